@@ -1,0 +1,94 @@
+// The decision log: the transaction manager's durable memory of what it decided.
+//
+// xatm presumes abort: only commit decisions are written. A global transaction is committed
+// exactly when its COMMIT record is durable; before that, any crash means rollback. DONE tells
+// the log that every branch of a decision has confirmed, so the decision can be forgotten.
+// HEURISTIC records what a resource manager decided on its own, for the operator.
+//
+// Thread safety: every method may be called from any thread concurrently.
+#ifndef XATM_DECISION_LOG_H_
+#define XATM_DECISION_LOG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xatm/status.h"
+#include "xatm/xid.h"
+
+namespace xatm {
+
+// One branch a COMMIT decision must commit: the data source it lives on and its XID.
+struct DecisionBranch {
+  std::string data_source;
+  Xid xid;
+
+  friend bool operator==(const DecisionBranch&, const DecisionBranch&) = default;
+};
+
+// The decision to commit global transaction `global` (its XID with an empty bqual).
+struct CommitRecord {
+  Xid global;
+  std::vector<DecisionBranch> branches;
+
+  friend bool operator==(const CommitRecord&, const CommitRecord&) = default;
+};
+
+// A resource manager completed `branch` heuristically; `xa_code` is the XA_HEUR* code it
+// answered (xatm/xa.h).
+struct HeuristicRecord {
+  DecisionBranch branch;
+  int xa_code = 0;
+
+  friend bool operator==(const HeuristicRecord&, const HeuristicRecord&) = default;
+};
+
+class DecisionLog {
+ public:
+  virtual ~DecisionLog() = default;
+
+  // Appends a COMMIT record and returns only when it is durable (OK), or when it may not be
+  // (any error). After an error the outcome of `record` is unknown: the caller must leave every
+  // branch prepared for recovery, never roll back. kIOError after a failed write or sync, and
+  // every later append fails too (the failure is sticky; reopen the log to go on).
+  virtual Status log_commit(const CommitRecord& record) = 0;
+
+  // Appends a DONE record for `global`. Not forced: after a crash the decision may reappear
+  // and recovery finds its branches already committed, which is harmless.
+  virtual Status log_done(const Xid& global) = 0;
+
+  // Appends a HEURISTIC record and returns when it is durable.
+  virtual Status log_heuristic(const HeuristicRecord& record) = 0;
+
+  // The COMMIT decisions without DONE (those read at open and those appended since), in log order.
+  virtual std::vector<CommitRecord> open_decisions() const = 0;
+
+  // The HEURISTIC records of global transactions without DONE, in log order.
+  virtual std::vector<HeuristicRecord> open_heuristics() const = 0;
+
+  // OK while appends can succeed; the sticky error otherwise.
+  virtual Status health() const = 0;
+};
+
+// The embedded file log (docs/log-format.md).
+struct FileLogOptions {
+  // The log directory; created (0700) if missing. One TM node owns it: it is locked with an
+  // exclusive flock while the log is open, and a second opener gets kFailedPrecondition.
+  std::string dir;
+  // The owning node's name (validate_node_name). Written into every segment header; a log
+  // directory of another node is refused.
+  std::string node_name;
+  // A segment larger than this is closed and a new one started; live decisions are carried
+  // into it and old segments that hold only finished transactions are deleted.
+  std::uint64_t max_segment_bytes = 16 << 20;
+};
+
+// Opens (or creates) the file log: takes the directory lock, reads every segment, truncates a
+// torn record at the very end, and refuses damage anywhere else with kDataLoss naming the file
+// and offset. kFailedPrecondition when another process holds the lock.
+Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options);
+
+}  // namespace xatm
+
+#endif  // XATM_DECISION_LOG_H_

@@ -1,0 +1,104 @@
+// The resource-manager interface every driver implements.
+//
+// A Resource is one configured data source (a database server reached with one set of
+// credentials). It opens XaConnections; the transaction manager pools them. An XaConnection
+// is one database session and carries at most one transaction branch at a time.
+//
+// Every verb answers with an XA return code (xatm/xa.h) in an XaReply, classified per verb
+// exactly as DESIGN.md §5 and reference/xa-rm-semantics.md say. Two rules matter above all:
+//   - a lost connection, or any answer after which the effect of the verb is unknown, is
+//     XAER_RMFAIL, never XAER_RMERR or XA_OK;
+//   - XA_RB* from prepare/end/one-phase commit means the branch is rolled back on the RM.
+#ifndef XATM_RESOURCE_H_
+#define XATM_RESOURCE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xatm/status.h"
+#include "xatm/xa.h"
+#include "xatm/xid.h"
+
+namespace xatm {
+
+// One RM answer: the XA return code, and when it is not XA_OK what the RM said
+// (vendor error code, SQLSTATE, server message) for logs and outcomes.
+struct [[nodiscard]] XaReply {
+  int code = XA_OK;
+  std::string detail;
+
+  bool ok() const { return code == XA_OK; }
+  bool is_rollback() const { return code >= XA_RBBASE && code <= XA_RBEND; }
+  bool is_heuristic() const {
+    return code == XA_HEURHAZ || code == XA_HEURCOM || code == XA_HEURRB || code == XA_HEURMIX;
+  }
+};
+
+// The symbolic name of an XA return code, e.g. "XAER_RMFAIL"; "XA_UNKNOWN(<n>)" for others.
+std::string xa_code_name(int code);
+
+// One database session able to carry one XA branch at a time.
+//
+// Thread safety: used by one thread at a time (the transaction manager guarantees it);
+// implementations need no locking of their own.
+class XaConnection {
+ public:
+  virtual ~XaConnection() = default;
+
+  // xa_start with TMNOFLAGS: associates a new branch with this session. Typical answers:
+  // XA_OK, XAER_DUPID, XAER_OUTSIDE (local work is open), XAER_RMFAIL.
+  virtual XaReply start(const Xid& xid) = 0;
+
+  // xa_end with TMSUCCESS: dissociates the session from the branch. XA_RB* means the RM
+  // rolled the branch back (a deadlock victim, a failed statement).
+  virtual XaReply end(const Xid& xid) = 0;
+
+  // xa_prepare: XA_OK (yes vote), XA_RDONLY (read-only: the branch is already finished on the
+  // RM), XA_RB* (rolled back), XAER_NOTA / XAER_RMERR (no vote), XAER_RMFAIL (unknown).
+  virtual XaReply prepare(const Xid& xid) = 0;
+
+  // xa_commit; `one_phase` is TMONEPHASE (the branch is ended but not prepared). Answers as
+  // DESIGN §5: XA_OK, XA_HEUR*, XA_RB* (one phase only), XA_RETRY, XAER_NOTA, XAER_RMFAIL.
+  virtual XaReply commit(const Xid& xid, bool one_phase) = 0;
+
+  // xa_rollback of an active, ended or prepared branch. XA_OK, XA_RB*, XAER_NOTA (the RM never
+  // saw it or finished it already), XA_HEUR*, XAER_RMFAIL.
+  virtual XaReply rollback(const Xid& xid) = 0;
+
+  // xa_forget of a heuristically completed branch.
+  virtual XaReply forget(const Xid& xid) = 0;
+
+  // xa_recover: every prepared branch the RM knows, of any formatID (the caller filters).
+  // An XID that is not decodable is skipped by the driver and reported in `detail`.
+  struct Recovered {
+    XaReply reply;
+    std::vector<Xid> xids;
+  };
+  virtual Recovered recover() = 0;
+
+  // False once the session is known to be unusable (after XAER_RMFAIL); the pool then discards it.
+  virtual bool usable() const = 0;
+};
+
+// One configured data source.
+//
+// Thread safety: connect() and name() may be called from any thread concurrently.
+class Resource {
+ public:
+  virtual ~Resource() = default;
+
+  // The data source's name, unique within a TransactionManager; it is written into the
+  // decision log, so it must stay the same across restarts.
+  virtual const std::string& name() const = 0;
+
+  // Opens a new session and checks the server's XA prerequisites (a clear kFailedPrecondition
+  // naming the setting when one is missing; kUnavailable when the server cannot be reached;
+  // kInvalidArgument for bad credentials or options). Messages never contain a password.
+  virtual Result<std::unique_ptr<XaConnection>> connect() = 0;
+};
+
+}  // namespace xatm
+
+#endif  // XATM_RESOURCE_H_

@@ -1,0 +1,128 @@
+// Errors as values: Status and Result<T>.
+//
+// Every fallible function of xatm returns one of these. The code tells the caller what to
+// do next; the message says what happened and names the data source, the XID, the file and
+// offset or the vendor code involved. Both types are [[nodiscard]]: ignoring an error is a
+// compile-time warning (an error under -Werror), and a deliberate drop is written
+// `status.ignore_error()` so that it can be found with grep.
+//
+// Thread safety: values; distinct objects may be used from distinct threads freely.
+#ifndef XATM_STATUS_H_
+#define XATM_STATUS_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace xatm {
+
+// What the caller does next. The numeric values are not persisted anywhere.
+enum class StatusCode {
+  kOk = 0,
+  // The input is malformed (an XID, an option, a config file): fix it; retrying cannot help.
+  kInvalidArgument,
+  // A transient failure (a database unreachable, a busy resource): the same call may succeed later.
+  kUnavailable,
+  // The transaction or branch was rolled back: start over with a new transaction.
+  kAborted,
+  // The system is not in the state the call needs (not started, log directory locked, a
+  // database setting such as max_prepared_transactions = 0): fix that state first.
+  kFailedPrecondition,
+  // The named thing does not exist; for commit/rollback of an XID it means "already resolved".
+  kNotFound,
+  // The thing to create exists already (a data source name, an XID).
+  kAlreadyExists,
+  // The transaction's deadline passed before it could be decided; it was rolled back.
+  kDeadlineExceeded,
+  // Durable state is damaged (the decision log): stop and run `xatm-recover log verify`.
+  kDataLoss,
+  // An operating-system I/O call failed (write, fsync, open). For the decision log it is sticky.
+  kIOError,
+  // The outcome of a transaction is not known (in doubt): recovery will resolve it; do not retry.
+  kOutcomeUnknown,
+  // A bug in xatm or a driver broke an invariant.
+  kInternal,
+};
+
+// The code's name as it appears in messages, e.g. "OutcomeUnknown".
+std::string_view status_code_name(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message);
+
+  static Status ok_status() { return Status(); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // "OK" or "<CodeName>: <message>".
+  std::string to_string() const;
+
+  // A new status with the same code and `context + ": " + message`, to name where it happened.
+  Status with_context(std::string_view context) const;
+
+  // Marks a deliberate drop of an error (the caller has nothing better to do with it).
+  void ignore_error() const {}
+
+  friend bool operator==(const Status& a, const Status& b) {
+    return a.code_ == b.code_ && a.message_ == b.message_;
+  }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+Status invalid_argument_error(std::string message);
+Status unavailable_error(std::string message);
+Status aborted_error(std::string message);
+Status failed_precondition_error(std::string message);
+Status not_found_error(std::string message);
+Status already_exists_error(std::string message);
+Status deadline_exceeded_error(std::string message);
+Status data_loss_error(std::string message);
+Status io_error(std::string message);
+Status outcome_unknown_error(std::string message);
+Status internal_error(std::string message);
+
+// A value or the error that prevented it. An OK Result always holds a value.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  // REQUIRES: !status.ok()
+  Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
+    if (status_.ok()) status_ = internal_error("Result constructed from an OK status");
+  }
+
+  bool ok() const { return value_.has_value(); }
+  const Status& status() const { return status_; }
+
+  // REQUIRES: ok()
+  T& value() & { return *value_; }
+  const T& value() const& { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  T& operator*() & { return *value_; }
+  const T& operator*() const& { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+
+ private:
+  Status status_;
+  std::optional<T> value_;
+};
+
+}  // namespace xatm
+
+// Returns from the enclosing function when `expr` (a Status) is not OK.
+#define XATM_RETURN_IF_ERROR(expr)                  \
+  do {                                              \
+    ::xatm::Status xatm_status_ = (expr);           \
+    if (!xatm_status_.ok()) return xatm_status_;    \
+  } while (false)
+
+#endif  // XATM_STATUS_H_

@@ -1,0 +1,190 @@
+// TransactionManager, Transaction and Outcome: what an application uses.
+//
+//   xatm::TransactionManager tm({.node_name = "orders-1", .log_dir = "/var/lib/orders/xatm"});
+//   XATM_RETURN_IF_ERROR(tm.add(xatm::mysql::DataSource{...}));
+//   XATM_RETURN_IF_ERROR(tm.start());
+//   xatm::Result<xatm::Transaction> tx = tm.begin();
+//   ... tx->enlist("inventory") (or a driver's connection(tx, name)) and ordinary SQL ...
+//   xatm::Outcome outcome = tx->commit();
+//
+// Thread safety: TransactionManager is thread-safe. A Transaction is used by one thread at a
+// time (it may move between threads); the connections it hands out belong to it.
+#ifndef XATM_TRANSACTION_MANAGER_H_
+#define XATM_TRANSACTION_MANAGER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xatm/decision_log.h"
+#include "xatm/resource.h"
+#include "xatm/status.h"
+#include "xatm/xid.h"
+
+namespace xatm {
+
+struct Options {
+  // This TM's name, unique among the TMs that share a database (validate_node_name). It is
+  // part of every XID, so recovery only touches this node's branches; keep it across restarts.
+  std::string node_name;
+  // The decision log directory (FileLogOptions::dir). Ignored when a log is passed explicitly.
+  std::string log_dir;
+  // A transaction's timeout unless begin() is given one. Past it the transaction can only roll
+  // back: nothing more is enlisted and no COMMIT decision is logged.
+  std::chrono::milliseconds default_timeout{60'000};
+  // Threads that run the phases of a transaction's branches in parallel (the committing thread
+  // works too). 0 runs every phase on the committing thread, one branch after another.
+  std::size_t phase_threads = 4;
+  // Idle sessions kept per data source for reuse.
+  std::size_t max_idle_connections = 16;
+  // How long commit()/rollback() retry a branch that answered XAER_RMFAIL or XA_RETRY in phase 2
+  // before leaving it to recovery (the decision is final either way).
+  std::chrono::milliseconds phase2_retry_window{2'000};
+  // First pause between phase-2 retries; it doubles up to phase2_retry_backoff_max.
+  std::chrono::milliseconds phase2_retry_backoff{10};
+  std::chrono::milliseconds phase2_retry_backoff_max{500};
+};
+
+// What happened to one branch when its transaction ended.
+struct BranchOutcome {
+  std::string data_source;
+  Xid xid;
+  int last_code = 0;      // the RM's last XA answer (xatm/xa.h)
+  std::string detail;     // what the RM said with it
+  bool pending = false;   // not confirmed yet: recovery will finish it as decided
+};
+
+// How a global transaction ended.
+struct Outcome {
+  enum class Kind {
+    kCommitted,           // committed; branches still `pending` are finished by recovery
+    kRolledBack,          // rolled back; `reason` says why
+    kHeuristicRollback,   // decided commit, but every writing branch was rolled back by its RM
+    kHeuristicCommit,     // decided rollback, but a branch was committed by its RM
+    kHeuristicMixed,      // some branches committed, some rolled back, against the decision
+    kHeuristicHazard,     // a branch may have been completed against the decision
+    kUnknown,             // the outcome is not known (in doubt): recovery will decide it
+  };
+
+  Kind kind = Kind::kRolledBack;
+  std::string reason;                  // for every kind but kCommitted: what happened
+  std::vector<BranchOutcome> branches;
+
+  bool committed() const { return kind == Kind::kCommitted; }
+  bool rolled_back() const { return kind == Kind::kRolledBack; }
+  bool heuristic() const {
+    return kind == Kind::kHeuristicRollback || kind == Kind::kHeuristicCommit ||
+           kind == Kind::kHeuristicMixed || kind == Kind::kHeuristicHazard;
+  }
+  // True when some branch has not confirmed the decision yet.
+  bool pending() const;
+  // e.g. "committed", "rolled back: branch 'billing' voted no (XA_RBDEADLOCK: ...)".
+  std::string to_string() const;
+};
+
+std::string_view outcome_kind_name(Outcome::Kind kind);
+
+class TransactionManager;
+struct TransactionState;  // internal
+
+// A global transaction. Move-only; destroying an unfinished one rolls it back.
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept;
+  Transaction& operator=(Transaction&&) noexcept;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  // The global XID (empty bqual); branch i has xid().branch(i).
+  const Xid& xid() const;
+  std::chrono::system_clock::time_point deadline() const;
+  // True until commit() or rollback() has run.
+  bool active() const;
+
+  // The session of `data_source` in this transaction. The first call for a data source takes
+  // a session from the pool and starts the branch (xa_start); later calls return the same one.
+  // The pointer stays valid until the transaction ends. Errors: kNotFound (no such data
+  // source), kAborted (the transaction is rollback-only or ended: nothing new is started),
+  // kDeadlineExceeded, kUnavailable (the data source cannot be reached).
+  Result<XaConnection*> enlist(std::string_view data_source);
+
+  // From now on the transaction can only roll back; `reason` appears in the Outcome.
+  void set_rollback_only(std::string reason);
+
+  // Ends the transaction: one-phase commit for one branch, two-phase commit for more.
+  // Calling it again returns the first Outcome.
+  Outcome commit();
+  // Ends the transaction by rolling back every branch. Calling it again returns the first Outcome.
+  Outcome rollback();
+
+ private:
+  friend class TransactionManager;
+  explicit Transaction(std::unique_ptr<TransactionState> state);
+  std::unique_ptr<TransactionState> state_;
+};
+
+// Counters since start(); cheap to read.
+struct Stats {
+  std::uint64_t begun = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t rolled_back = 0;
+  std::uint64_t one_phase = 0;        // committed with one-phase commit, nothing logged
+  std::uint64_t read_only = 0;        // committed without a log record thanks to read-only votes
+  std::uint64_t heuristic = 0;
+  std::uint64_t unknown = 0;          // ended in doubt
+  std::uint64_t pending_branches = 0; // branches left for recovery to finish
+  // Latency of commit() in microseconds, over the transactions committed so far.
+  std::uint64_t commit_p50_us = 0;
+  std::uint64_t commit_p99_us = 0;
+};
+
+class Coordinator;  // internal
+
+class TransactionManager {
+ public:
+  // Uses the file log in options.log_dir.
+  explicit TransactionManager(Options options);
+  // Uses `log` (another backend, or a test double) instead of the file log.
+  TransactionManager(Options options, std::unique_ptr<DecisionLog> log);
+  TransactionManager(const TransactionManager&) = delete;
+  TransactionManager& operator=(const TransactionManager&) = delete;
+  // REQUIRES: every Transaction of this manager has ended.
+  ~TransactionManager();
+
+  // Declares a data source. Only before start(). kAlreadyExists for a duplicate name.
+  Status add(std::unique_ptr<Resource> resource);
+
+  // Declares a data source from a driver's typed configuration, e.g. xatm::mysql::DataSource;
+  // the driver's make_resource() is found by argument-dependent lookup.
+  template <typename DataSourceConfig>
+    requires requires(DataSourceConfig config) { make_resource(std::move(config)); }
+  Status add(DataSourceConfig config) {
+    return add(make_resource(std::move(config)));
+  }
+
+  // Validates the options, opens the decision log (taking its directory lock) and starts the
+  // phase threads. kInvalidArgument for bad options, kFailedPrecondition when the log directory
+  // is locked by another process, kDataLoss for a damaged log.
+  Status start();
+
+  // Begins a global transaction. kFailedPrecondition before start() or after the decision log
+  // failed (no commit could be made durable).
+  Result<Transaction> begin();
+  Result<Transaction> begin(std::chrono::milliseconds timeout);
+
+  Stats stats() const;
+
+  // The decision log in use (for recovery and tools). REQUIRES: start() succeeded.
+  DecisionLog& decision_log();
+
+ private:
+  std::unique_ptr<Coordinator> coordinator_;
+};
+
+}  // namespace xatm
+
+#endif  // XATM_TRANSACTION_MANAGER_H_
