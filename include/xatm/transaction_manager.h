@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,7 +89,10 @@ struct Outcome {
 std::string_view outcome_kind_name(Outcome::Kind kind);
 
 class TransactionManager;
-struct TransactionState;  // internal
+namespace internal {
+class Coordinator;
+struct TransactionState;
+}  // namespace internal
 
 // A global transaction. Move-only; destroying an unfinished one rolls it back.
 class Transaction {
@@ -123,8 +127,8 @@ class Transaction {
 
  private:
   friend class TransactionManager;
-  explicit Transaction(std::unique_ptr<TransactionState> state);
-  std::unique_ptr<TransactionState> state_;
+  explicit Transaction(std::unique_ptr<internal::TransactionState> state);
+  std::unique_ptr<internal::TransactionState> state_;
 };
 
 // Counters since start(); cheap to read.
@@ -141,8 +145,6 @@ struct Stats {
   std::uint64_t commit_p50_us = 0;
   std::uint64_t commit_p99_us = 0;
 };
-
-class Coordinator;  // internal
 
 class TransactionManager {
  public:
@@ -182,7 +184,9 @@ class TransactionManager {
   DecisionLog& decision_log();
 
  private:
-  std::unique_ptr<Coordinator> coordinator_;
+  Result<Transaction> begin_with(std::optional<std::chrono::milliseconds> timeout);
+
+  std::unique_ptr<internal::Coordinator> coordinator_;
 };
 
 }  // namespace xatm

@@ -1,0 +1,77 @@
+// The transaction manager's engine: the data-source registry, XID generation, enlistment and
+// the commit protocol of DESIGN §5 (presumed abort, one-phase and read-only optimisations,
+// parallel phases, the deadline rule, heuristics).
+//
+// Thread safety: thread-safe after start(). add() and start() are for setup, before any
+// transaction. The registry is immutable once started, so lookups take no lock.
+#ifndef XATM_SRC_COORDINATOR_H_
+#define XATM_SRC_COORDINATOR_H_
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "branch_ops.h"
+#include "connection_pool.h"
+#include "latency_histogram.h"
+#include "transaction_state.h"
+#include "worker_pool.h"
+#include "xatm/decision_log.h"
+#include "xatm/transaction_manager.h"
+
+namespace xatm::internal {
+
+class Coordinator {
+ public:
+  // `log` may be null: start() then opens the file log in options.log_dir.
+  Coordinator(Options options, std::unique_ptr<DecisionLog> log);
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+  ~Coordinator();
+
+  Status add(std::unique_ptr<Resource> resource);
+  Status start();
+  // `timeout` defaults to Options::default_timeout.
+  Result<std::unique_ptr<TransactionState>> begin(std::optional<std::chrono::milliseconds> timeout);
+
+  Result<XaConnection*> enlist(TransactionState& tx, std::string_view data_source);
+  Outcome commit(TransactionState& tx);
+  Outcome rollback(TransactionState& tx, std::string reason);
+
+  Stats stats() const;
+  DecisionLog& decision_log() { return *log_; }
+
+ private:
+  struct DataSource {
+    std::unique_ptr<Resource> resource;
+    std::unique_ptr<ConnectionPool> pool;
+  };
+
+  Status validate_options() const;
+  Outcome commit_one_phase(TransactionState& tx);
+  Outcome commit_two_phase(TransactionState& tx);
+  Outcome commit_lone_writer(TransactionState& tx);
+  Outcome roll_back_all(TransactionState& tx, std::string reason);
+  void run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op);
+  Outcome finish(TransactionState& tx, Outcome outcome);
+
+  const Options options_;
+  const RetryPolicy retry_;
+  std::unique_ptr<DecisionLog> log_;
+  std::map<std::string, DataSource, std::less<>> data_sources_;  // fixed after start()
+  std::unique_ptr<WorkerPool> workers_;
+  bool started_ = false;
+  std::atomic<std::uint64_t> sequence_{0};
+
+  std::atomic<std::uint64_t> begun_{0}, committed_{0}, rolled_back_{0}, one_phase_{0},
+      read_only_{0}, heuristic_{0}, unknown_{0}, pending_branches_{0};
+  LatencyHistogram commit_latency_;
+};
+
+}  // namespace xatm::internal
+
+#endif  // XATM_SRC_COORDINATOR_H_

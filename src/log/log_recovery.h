@@ -1,0 +1,41 @@
+// Opening a log directory: reads every segment, repairs a torn tail, refuses damage.
+//
+// Thread safety: one call at a time per directory; the caller holds the directory lock.
+#ifndef XATM_SRC_LOG_LOG_RECOVERY_H_
+#define XATM_SRC_LOG_LOG_RECOVERY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log/env.h"
+#include "log/log_state.h"
+#include "log/segment_writer.h"
+#include "xatm/status.h"
+
+namespace xatm::internal {
+
+struct RecoveredLog {
+  LogState state;
+  // The last segment, open for appending at the end of its last valid record.
+  std::unique_ptr<SegmentWriter> writer;
+  // Every segment in the directory, ascending; the last one is writer's.
+  std::vector<std::uint64_t> segments;
+};
+
+// Reads the segments of `dir` in number order and replays them into a LogState.
+//  - No segment: creates segment 1.
+//  - A torn tail at the end of the last segment (an incomplete record, or a checksum mismatch
+//    with no valid record after it; or a header cut short) is logged as a warning, truncated
+//    and fsynced.
+//  - Any other damage: kDataLoss naming the file and the byte offset. Nothing is skipped.
+//  - The last segment and the directory are synced before returning, so that records a crashed
+//    process wrote but never synced are durable before anything is decided from them.
+// kIOError when a file call fails.
+Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name);
+
+}  // namespace xatm::internal
+
+#endif  // XATM_SRC_LOG_LOG_RECOVERY_H_

@@ -1,0 +1,71 @@
+#include "log/log_state.h"
+
+#include <utility>
+
+namespace xatm::internal {
+
+LogState::Match LogState::match(const CommitRecord& record) const {
+  auto found = commit_sequence_.find(record.global);
+  if (found == commit_sequence_.end()) return Match::kNone;
+  return commits_.at(found->second) == record ? Match::kIdentical : Match::kConflict;
+}
+
+bool LogState::contains(const HeuristicRecord& record) const {
+  for (const auto& [sequence, live] : heuristics_) {
+    if (live == record) return true;
+  }
+  return false;
+}
+
+void LogState::add_commit(CommitRecord record) {
+  std::uint64_t sequence = next_sequence_++;
+  commit_sequence_[record.global] = sequence;
+  commits_.emplace(sequence, std::move(record));
+}
+
+void LogState::add_heuristic(HeuristicRecord record) {
+  heuristics_.emplace(next_sequence_++, std::move(record));
+}
+
+void LogState::mark_done(const Xid& global) {
+  auto found = commit_sequence_.find(global);
+  if (found != commit_sequence_.end()) {
+    commits_.erase(found->second);
+    commit_sequence_.erase(found);
+  }
+  std::erase_if(heuristics_,
+                [&global](const auto& entry) { return entry.second.branch.xid.same_global(global); });
+}
+
+Status LogState::replay(const LogRecord& record) {
+  if (const auto* commit = std::get_if<CommitRecord>(&record)) {
+    switch (match(*commit)) {
+      case Match::kNone: add_commit(*commit); break;
+      case Match::kIdentical: break;
+      case Match::kConflict:
+        return data_loss_error("COMMIT record for " + commit->global.to_string() +
+                               " conflicts with an earlier live one");
+    }
+  } else if (const auto* done = std::get_if<DoneRecord>(&record)) {
+    mark_done(done->global);
+  } else if (const auto* heuristic = std::get_if<HeuristicRecord>(&record)) {
+    if (!contains(*heuristic)) add_heuristic(*heuristic);
+  }
+  return Status();
+}
+
+std::vector<CommitRecord> LogState::open_decisions() const {
+  std::vector<CommitRecord> records;
+  records.reserve(commits_.size());
+  for (const auto& [sequence, record] : commits_) records.push_back(record);
+  return records;
+}
+
+std::vector<HeuristicRecord> LogState::open_heuristics() const {
+  std::vector<HeuristicRecord> records;
+  records.reserve(heuristics_.size());
+  for (const auto& [sequence, record] : heuristics_) records.push_back(record);
+  return records;
+}
+
+}  // namespace xatm::internal

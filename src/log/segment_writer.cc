@@ -1,0 +1,84 @@
+#include "log/segment_writer.h"
+
+#include <utility>
+
+#include "log/coding.h"
+
+namespace xatm::internal {
+
+std::string encode_segment_header(std::uint64_t number, std::string_view node_name) {
+  std::string header(kSegmentMagic);
+  put_u32(header, kFormatVersion);
+  put_u64(header, number);
+  put_u8(header, static_cast<std::uint8_t>(node_name.size()));
+  header.append(node_name);
+  header.resize(kHeaderCrcOffset, '\0');  // node name padding and reserved bytes
+  put_u32(header, crc32c(header));
+  return header;
+}
+
+std::string encode_record(RecordType type, std::uint64_t segment, std::string_view payload) {
+  auto length = static_cast<std::uint32_t>(payload.size());
+  auto type_byte = static_cast<std::uint8_t>(type);
+  std::string record;
+  record.reserve(kRecordHeaderSize + payload.size());
+  put_u32(record, record_crc(type_byte, length, segment, payload));
+  put_u32(record, length);
+  put_u8(record, type_byte);
+  record.append(payload);
+  return record;
+}
+
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(Env& env, const std::string& dir,
+                                                             std::uint64_t number,
+                                                             std::string_view node_name) {
+  Result<std::unique_ptr<WritableFile>> file =
+      env.new_writable_file(dir + "/" + segment_file_name(number));
+  if (!file.ok()) return file.status().with_context("decision log: creating a segment");
+  auto writer = std::make_unique<SegmentWriter>(std::move(file).value(), number, 0);
+  XATM_RETURN_IF_ERROR(writer->write_header(node_name));
+  // fsync, not fdatasync: the new file's metadata must be durable too. Then the directory, or
+  // the file's name may be lost in a crash although its content was synced.
+  XATM_RETURN_IF_ERROR(writer->sync());
+  Status synced = env.sync_dir(dir);
+  if (!synced.ok()) return synced.with_context("decision log: new segment " + writer->path());
+  return writer;
+}
+
+SegmentWriter::SegmentWriter(std::unique_ptr<WritableFile> file, std::uint64_t number,
+                             std::uint64_t size)
+    : file_(std::move(file)), number_(number), size_(size) {}
+
+Status SegmentWriter::write_header(std::string_view node_name) {
+  return write(encode_segment_header(number_, node_name), "segment header");
+}
+
+Status SegmentWriter::append(RecordType type, std::string_view payload) {
+  // One write per record: a crash can then tear only the last record of the file.
+  return write(encode_record(type, number_, payload),
+               std::string(record_type_name(type)) + " record");
+}
+
+Status SegmentWriter::write(std::string_view bytes, std::string_view what) {
+  Status status = file_->append(bytes);
+  if (!status.ok()) {
+    return status.with_context("decision log: writing a " + std::string(what) + " at offset " +
+                               std::to_string(size_));
+  }
+  size_ += bytes.size();
+  return status;
+}
+
+Status SegmentWriter::sync_data() {
+  Status status = file_->sync_data();
+  if (status.ok()) return status;
+  return status.with_context("decision log: syncing up to offset " + std::to_string(size_));
+}
+
+Status SegmentWriter::sync() {
+  Status status = file_->sync();
+  if (status.ok()) return status;
+  return status.with_context("decision log: syncing up to offset " + std::to_string(size_));
+}
+
+}  // namespace xatm::internal

@@ -1,0 +1,95 @@
+// Helpers for the decision log's tests (tests/unit/log_*_test.cc). Not part of the library.
+//
+// Thread safety: none; one test thread.
+#ifndef XATM_SRC_LOG_TESTING_LOG_TEST_UTIL_H_
+#define XATM_SRC_LOG_TESTING_LOG_TEST_UTIL_H_
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log/log_format.h"
+#include "xatm/decision_log.h"
+#include "xatm/xa.h"
+#include "xatm/xid.h"
+
+namespace xatm::internal::testing {
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string name = "/tmp/xatm-log-test-XXXXXX";
+    if (::mkdtemp(name.data()) == nullptr) std::abort();  // no temp dir: no test can run
+    path_ = name;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline std::span<const std::uint8_t> bytes_of(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+// The global xid of test transaction `n`.
+inline Xid test_global(int n) {
+  std::string gtrid = "test-transaction-" + std::to_string(n);
+  return Xid::make(kXatmFormatId, bytes_of(gtrid), {}).value();
+}
+
+// A COMMIT decision for transaction `n` with `branches` branches on data sources ds-0, ds-1...
+inline CommitRecord test_commit(int n, int branches = 2) {
+  CommitRecord record{test_global(n), {}};
+  for (int i = 0; i < branches; ++i) {
+    record.branches.push_back(
+        {"ds-" + std::to_string(i), record.global.branch(static_cast<std::uint16_t>(i))});
+  }
+  return record;
+}
+
+inline HeuristicRecord test_heuristic(int n, int xa_code = XA_HEURRB) {
+  return {{"ds-1", test_global(n).branch(1)}, xa_code};
+}
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::string& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// The segment file names in `dir`, sorted.
+inline std::vector<std::string> segment_files(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (parse_segment_file_name(name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace xatm::internal::testing
+
+#endif  // XATM_SRC_LOG_TESTING_LOG_TEST_UTIL_H_

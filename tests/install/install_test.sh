@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs a build of xatm into a temporary prefix and builds and runs an outside project against
+# it: proves that the installed headers, libraries and CMake package config are complete.
+#
+# Usage: install_test.sh BUILD_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE GENERATOR CONFIG [SANITIZE]
+#   SANITIZE: the build's XATM_SANITIZE value; the consumer is built with the same sanitizers,
+#   since an instrumented static library only links into an instrumented program.
+set -euo pipefail
+
+if [[ $# -lt 6 ]]; then
+  echo "usage: $0 BUILD_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE GENERATOR CONFIG [SANITIZE]" >&2
+  exit 2
+fi
+build_dir="$1"
+consumer_dir="$2"
+cxx="$3"
+cmake="$4"
+generator="$5"
+config="${6:-Release}"
+sanitize="${7:-}"
+[[ -n "${config}" ]] || config=Release
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/xatm-install-test.XXXXXX")"
+trap 'rm -rf "${work}"' EXIT
+prefix="${work}/prefix"
+
+echo "--- cmake --install ${build_dir} --prefix ${prefix}"
+"${cmake}" --install "${build_dir}" --config "${config}" --prefix "${prefix}"
+
+# The top-level public headers must stay vendor-free (STYLE.md rule 1).
+if grep -lE '#[[:space:]]*include[[:space:]]*[<"](boost/|mysql|cppconn/|libpq-fe\.h)' \
+    "${prefix}"/include/xatm/*.h; then
+  echo "FAIL: an installed header under include/xatm/ includes a vendor header (listed above)" >&2
+  exit 1
+fi
+
+flags=()
+if [[ -n "${sanitize}" ]]; then
+  flags+=("-DCMAKE_CXX_FLAGS=-fsanitize=${sanitize} -fno-omit-frame-pointer"
+          "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${sanitize}")
+fi
+
+echo "--- configure the consumer against ${prefix}"
+"${cmake}" -S "${consumer_dir}" -B "${work}/consumer-build" -G "${generator}" \
+  -DCMAKE_BUILD_TYPE="${config}" -DCMAKE_CXX_COMPILER="${cxx}" \
+  -DCMAKE_PREFIX_PATH="${prefix}" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF "${flags[@]}"
+
+# find_package must have used the installed config, not a build tree or a system copy.
+xatm_dir="$(sed -n 's/^xatm_DIR:PATH=//p' "${work}/consumer-build/CMakeCache.txt")"
+if [[ "${xatm_dir}" != "${prefix}/"* ]]; then
+  echo "FAIL: find_package(xatm) used '${xatm_dir}', not the install prefix ${prefix}" >&2
+  exit 1
+fi
+
+echo "--- build the consumer"
+"${cmake}" --build "${work}/consumer-build" --config "${config}"
+
+echo "--- run the consumer"
+consumer="$(find "${work}/consumer-build" -type f -name xatm_consumer -perm -u+x | head -n 1)"
+"${consumer}"
