@@ -13,7 +13,9 @@
 
 namespace xatm::internal {
 
-inline void put_u8(std::string& out, std::uint8_t value) { out.push_back(static_cast<char>(value)); }
+inline void put_u8(std::string& out, std::uint8_t value) {
+  out.push_back(static_cast<char>(value));
+}
 
 inline void put_u16(std::string& out, std::uint16_t value) {
   for (int i = 0; i < 2; ++i) put_u8(out, static_cast<std::uint8_t>(value >> (8 * i)));
@@ -57,8 +59,12 @@ class ByteReader {
     data_.remove_prefix(1);
     return true;
   }
-  bool read_u16(std::uint16_t& value) { return read_fixed(2, [&](const char* p) { value = get_u16(p); }); }
-  bool read_u32(std::uint32_t& value) { return read_fixed(4, [&](const char* p) { value = get_u32(p); }); }
+  bool read_u16(std::uint16_t& value) {
+    return read_fixed(2, [&](const char* p) { value = get_u16(p); });
+  }
+  bool read_u32(std::uint32_t& value) {
+    return read_fixed(4, [&](const char* p) { value = get_u32(p); });
+  }
   bool read_bytes(std::size_t size, std::string_view& bytes) {
     if (data_.size() < size) return false;
     bytes = data_.substr(0, size);
@@ -66,8 +72,8 @@ class ByteReader {
     return true;
   }
 
-  bool empty() const { return data_.empty(); }
-  std::size_t remaining() const { return data_.size(); }
+  [[nodiscard]] bool empty() const { return data_.empty(); }
+  [[nodiscard]] std::size_t remaining() const { return data_.size(); }
 
  private:
   template <typename Decode>

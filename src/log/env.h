@@ -26,7 +26,7 @@ class WritableFile {
  public:
   virtual ~WritableFile() = default;
 
-  virtual const std::string& path() const = 0;
+  [[nodiscard]] virtual const std::string& path() const = 0;
 
   // Writes all of `data` at the end of the file. After an error the file may hold any prefix
   // of `data`.

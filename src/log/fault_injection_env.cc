@@ -11,7 +11,7 @@ class FaultInjectionFile final : public WritableFile {
   FaultInjectionFile(FaultInjectionEnv& env, std::unique_ptr<WritableFile> base)
       : env_(env), base_(std::move(base)) {}
 
-  const std::string& path() const override { return base_->path(); }
+  [[nodiscard]] const std::string& path() const override { return base_->path(); }
 
   Status append(std::string_view data) override {
     Status injected = env_.on_call({EnvOp::kAppend, path(), std::string(data), 0, false});

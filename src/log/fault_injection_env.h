@@ -45,7 +45,7 @@ std::string_view env_op_name(EnvOp op);
 struct EnvCall {
   EnvOp op;
   std::string path;
-  std::string data;       // kAppend: the bytes to write
+  std::string data;        // kAppend: the bytes to write
   std::uint64_t size = 0;  // kTruncate: the new size
   bool failed = false;     // an injected failure
 };
@@ -83,8 +83,8 @@ class FaultInjectionEnv final : public Env {
 
   Env& base_;
   mutable std::mutex mu_;
-  std::vector<EnvCall> calls_;         // guarded by mu_
-  std::vector<ArmedFailure> armed_;    // guarded by mu_
+  std::vector<EnvCall> calls_;       // guarded by mu_
+  std::vector<ArmedFailure> armed_;  // guarded by mu_
 };
 
 }  // namespace xatm::internal

@@ -34,8 +34,8 @@ Result<std::unique_ptr<FileLock>> lock_log_dir(Env& env, const std::string& dir)
   if (lock.ok() || lock.status().code() != StatusCode::kFailedPrecondition) return lock;
   return failed_precondition_error("decision log directory " + dir +
                                    " is in use: another process, or another open log in this "
-                                   "process, holds the lock on " + dir + "/" +
-                                   std::string(kLockFileName));
+                                   "process, holds the lock on " +
+                                   dir + "/" + std::string(kLockFileName));
 }
 
 }  // namespace
@@ -52,8 +52,7 @@ Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options
       env, options, std::move(lock).value(), std::move(recovered).value()));
 }
 
-FileLog::FileLog(Env& env, FileLogOptions options, std::unique_ptr<FileLock> lock,
-                 RecoveredLog log)
+FileLog::FileLog(Env& env, FileLogOptions options, std::unique_ptr<FileLock> lock, RecoveredLog log)
     : env_(env),
       options_(std::move(options)),
       lock_(std::move(lock)),

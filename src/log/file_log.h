@@ -76,11 +76,11 @@ class FileLog final : public DecisionLog {
   const std::unique_ptr<FileLock> lock_;
 
   mutable std::mutex mu_;
-  LogState state_;                          // guarded by mu_
-  std::unique_ptr<SegmentWriter> writer_;   // guarded by mu_: the current segment
-  std::vector<std::uint64_t> segments_;     // guarded by mu_: every segment on disk, ascending
-  std::uint64_t carried_bytes_;             // guarded by mu_: writer_'s size when it was started
-  Status failure_;                          // guarded by mu_: the sticky error, OK until then
+  LogState state_;                         // guarded by mu_
+  std::unique_ptr<SegmentWriter> writer_;  // guarded by mu_: the current segment
+  std::vector<std::uint64_t> segments_;    // guarded by mu_: every segment on disk, ascending
+  std::uint64_t carried_bytes_;            // guarded by mu_: writer_'s size when it was started
+  Status failure_;                         // guarded by mu_: the sticky error, OK until then
 };
 
 }  // namespace xatm::internal

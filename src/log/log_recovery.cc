@@ -56,8 +56,8 @@ Status replay_segment(const SegmentScan& scan, const std::string& path, LogState
 // the middle of the log, which the next open would rightly call damage.
 Status truncate_torn_tail(WritableFile& file, const SegmentScan& scan, std::uint64_t file_size) {
   XATM_LOG(warning) << "decision log " << file.path() << ": dropping a torn record at offset "
-                    << scan.problem_offset << " (" << file_size - scan.problem_offset
-                    << " bytes, " << scan.problem << "), left by a crash during a write";
+                    << scan.problem_offset << " (" << file_size - scan.problem_offset << " bytes, "
+                    << scan.problem << "), left by a crash during a write";
   Status truncated = file.truncate(scan.problem_offset);
   if (!truncated.ok()) return truncated.with_context("decision log: truncating a torn tail");
   return Status();

@@ -33,8 +33,9 @@ void LogState::mark_done(const Xid& global) {
     commits_.erase(found->second);
     commit_sequence_.erase(found);
   }
-  std::erase_if(heuristics_,
-                [&global](const auto& entry) { return entry.second.branch.xid.same_global(global); });
+  std::erase_if(heuristics_, [&global](const auto& entry) {
+    return entry.second.branch.xid.same_global(global);
+  });
 }
 
 Status LogState::replay(const LogRecord& record) {

@@ -24,8 +24,8 @@ class LogState {
   // How a COMMIT record compares with the live decision for its global transaction.
   enum class Match { kNone, kIdentical, kConflict };
 
-  Match match(const CommitRecord& record) const;
-  bool contains(const HeuristicRecord& record) const;
+  [[nodiscard]] Match match(const CommitRecord& record) const;
+  [[nodiscard]] bool contains(const HeuristicRecord& record) const;
 
   // REQUIRES: match(record) == kNone.
   void add_commit(CommitRecord record);
@@ -40,8 +40,8 @@ class LogState {
   // same global transaction is kDataLoss (the reason only; the caller names file and offset).
   Status replay(const LogRecord& record);
 
-  std::vector<CommitRecord> open_decisions() const;
-  std::vector<HeuristicRecord> open_heuristics() const;
+  [[nodiscard]] std::vector<CommitRecord> open_decisions() const;
+  [[nodiscard]] std::vector<HeuristicRecord> open_heuristics() const;
 
  private:
   std::uint64_t next_sequence_ = 0;

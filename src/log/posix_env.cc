@@ -31,7 +31,7 @@ class Fd {
   ~Fd() {
     if (fd_ >= 0) ::close(fd_);
   }
-  int get() const { return fd_; }
+  [[nodiscard]] int get() const { return fd_; }
   // Gives up ownership: the caller closes the descriptor.
   int release() { return std::exchange(fd_, -1); }
 
@@ -66,7 +66,7 @@ class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
 
-  const std::string& path() const override { return path_; }
+  [[nodiscard]] const std::string& path() const override { return path_; }
 
   Status append(std::string_view data) override {
     while (!data.empty()) {
@@ -117,7 +117,8 @@ Result<std::vector<std::string>> PosixEnv::list_dir(const std::string& dir) {
   if (stream == nullptr) return posix_error("opendir", dir, errno);
   std::vector<std::string> names;
   errno = 0;
-  while (struct dirent* entry = ::readdir(stream)) {
+  // readdir is safe on a stream no other thread uses (POSIX.1-2008 TC2); readdir_r is deprecated.
+  while (struct dirent* entry = ::readdir(stream)) {  // NOLINT(concurrency-mt-unsafe)
     std::string_view name(entry->d_name);
     if (name != "." && name != "..") names.emplace_back(name);
   }

@@ -28,9 +28,9 @@ std::optional<HeaderProblem> check_header(std::string_view header, std::uint64_t
   }
   std::uint32_t version = get_u32(header.data() + kHeaderVersionOffset);
   if (version == 0 || version > kFormatVersion) {
-    return HeaderProblem{kHeaderVersionOffset, "unsupported format version " +
-                                                   std::to_string(version) + " (this build reads 1.." +
-                                                   std::to_string(kFormatVersion) + ")"};
+    return HeaderProblem{kHeaderVersionOffset,
+                         "unsupported format version " + std::to_string(version) +
+                             " (this build reads 1.." + std::to_string(kFormatVersion) + ")"};
   }
   if (get_u32(header.data() + kHeaderCrcOffset) != crc32c(header.substr(0, kHeaderCrcOffset))) {
     return HeaderProblem{kHeaderCrcOffset, "segment header checksum mismatch"};
@@ -38,7 +38,8 @@ std::optional<HeaderProblem> check_header(std::string_view header, std::uint64_t
   std::uint64_t segment = get_u64(header.data() + kHeaderSegmentOffset);
   if (segment != number) {
     return HeaderProblem{kHeaderSegmentOffset, "header says segment " + std::to_string(segment) +
-                                                   ", the file name says " + std::to_string(number)};
+                                                   ", the file name says " +
+                                                   std::to_string(number)};
   }
   std::size_t length = static_cast<unsigned char>(header[kHeaderNodeNameLengthOffset]);
   if (length == 0 || length > kHeaderNodeNameCapacity ||

@@ -47,10 +47,10 @@ class SegmentWriter {
   Status sync_data();  // fdatasync
   Status sync();       // fsync
 
-  std::uint64_t number() const { return number_; }
+  [[nodiscard]] std::uint64_t number() const { return number_; }
   // Bytes written so far (header included).
-  std::uint64_t size() const { return size_; }
-  const std::string& path() const { return file_->path(); }
+  [[nodiscard]] std::uint64_t size() const { return size_; }
+  [[nodiscard]] const std::string& path() const { return file_->path(); }
 
  private:
   Status write(std::string_view bytes, std::string_view what);

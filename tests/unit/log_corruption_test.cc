@@ -91,7 +91,8 @@ TEST_F(LogCorruptionTest, ZeroFilledTailIsTruncated) {
   std::vector<std::uint64_t> offsets = write_three_commits();
   std::string full = read_bytes(segment_);
   // What some file systems leave after a power loss: the size grew, the data never arrived.
-  write_bytes(segment_, full.substr(0, offsets.back()) + std::string(full.size() - offsets.back(), '\0'));
+  write_bytes(segment_,
+              full.substr(0, offsets.back()) + std::string(full.size() - offsets.back(), '\0'));
   auto log = open();
   ASSERT_TRUE(log.ok()) << log.status().to_string();
   EXPECT_EQ((*log)->open_decisions(), std::vector<CommitRecord>{test_commit(2, 3)});
@@ -148,7 +149,8 @@ TEST_F(LogCorruptionTest, RecordCopiedFromAnotherSegmentIsDataLoss) {
   std::vector<std::uint64_t> offsets = write_three_commits();
   std::string full = read_bytes(segment_);
   // A valid record of segment 2 in segment 1, followed by a valid record of segment 1.
-  std::string stray = encode_record(RecordType::kDone, 2, encode_payload(DoneRecord{test_global(2)}).value());
+  std::string stray =
+      encode_record(RecordType::kDone, 2, encode_payload(DoneRecord{test_global(2)}).value());
   std::string tail = full.substr(offsets[1]);
   write_bytes(segment_, full.substr(0, offsets[1]) + stray + tail);
   expect_data_loss_at(offsets[1], "stray record");
@@ -172,7 +174,8 @@ TEST_F(LogCorruptionTest, TornHeaderOfLastSegmentIsRewritten) {
   {
     auto log = open();
     ASSERT_TRUE(log.ok()) << log.status().to_string();
-    EXPECT_EQ((*log)->open_decisions(), (std::vector<CommitRecord>{test_commit(2, 3), test_commit(3)}));
+    EXPECT_EQ((*log)->open_decisions(),
+              (std::vector<CommitRecord>{test_commit(2, 3), test_commit(3)}));
     ASSERT_TRUE((*log)->log_heuristic(test_heuristic(2)).ok());
   }
   EXPECT_GT(std::filesystem::file_size(second), kSegmentHeaderSize);

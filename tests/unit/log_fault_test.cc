@@ -115,7 +115,8 @@ TEST_F(LogFaultTest, CommitRecordIsFdatasyncedBeforeLogCommitReturns) {
   env_.clear_calls();
   ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
   std::vector<EnvCall> calls = env_.calls();
-  std::string record = encode_record(RecordType::kCommit, 1, encode_payload(test_commit(1)).value());
+  std::string record =
+      encode_record(RecordType::kCommit, 1, encode_payload(test_commit(1)).value());
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].op, EnvOp::kAppend);
   EXPECT_EQ(calls[0].data, record);  // the whole record in one write

@@ -119,8 +119,7 @@ TEST_F(LogFileTest, SecondOpenerIsRefusedUntilFirstIsDestroyed) {
   Result<std::unique_ptr<DecisionLog>> second = xatm::open_file_log(options());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find(dir_), std::string::npos)
-      << second.status().message();
+  EXPECT_NE(second.status().message().find(dir_), std::string::npos) << second.status().message();
   first.reset();
   EXPECT_NE(open_ok(), nullptr);
 }
@@ -137,8 +136,7 @@ TEST_F(LogFileTest, LogDirectoryOfAnotherNodeIsRefused) {
 }
 
 TEST_F(LogFileTest, InvalidNodeNameIsRefused) {
-  EXPECT_EQ(xatm::open_file_log(options("bad name")).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(xatm::open_file_log(options("bad name")).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(LogFileTest, RotationKeepsOpenDecisionsAndDeletesFinishedSegments) {
@@ -212,8 +210,12 @@ TEST_F(LogFileTest, ConcurrentAppendsFromManyThreadsAllLand) {
       for (int i = 0; i < kPerThread; ++i) {
         int n = t * 1000 + i;
         EXPECT_TRUE(log->log_commit(test_commit(n)).ok());
-        if (i % 2 == 0) EXPECT_TRUE(log->log_done(test_global(n)).ok());
-        if (i % 5 == 0) EXPECT_TRUE(log->log_heuristic(test_heuristic(n)).ok());
+        if (i % 2 == 0) {
+          EXPECT_TRUE(log->log_done(test_global(n)).ok());
+        }
+        if (i % 5 == 0) {  // after the DONE for even i: such a heuristic stays open
+          EXPECT_TRUE(log->log_heuristic(test_heuristic(n)).ok());
+        }
       }
     });
   }
@@ -227,7 +229,7 @@ TEST_F(LogFileTest, ConcurrentAppendsFromManyThreadsAllLand) {
     for (int i = 1; i < kPerThread; i += 2) expected.insert(test_global(t * 1000 + i));
   }
   EXPECT_EQ(open, expected);
-  EXPECT_EQ(heuristics.size(), static_cast<std::size_t>(kThreads * kPerThread / 10));
+  EXPECT_EQ(heuristics.size(), static_cast<std::size_t>(kThreads * kPerThread / 5));
   log.reset();
   log = open_ok(opts);
   EXPECT_EQ(log->open_decisions(), decisions);  // the same, in the same order

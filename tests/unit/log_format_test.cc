@@ -1,10 +1,11 @@
 // The decision log's byte layout (docs/log-format.md): checksums, encodings, payloads.
+#include "log/log_format.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "log/coding.h"
-#include "log/log_format.h"
 #include "log/log_record.h"
 #include "log/segment_reader.h"
 #include "log/segment_writer.h"
@@ -69,15 +70,19 @@ TEST(LogFormatTest, RecordLayoutAndChecksumCoverage) {
   EXPECT_EQ(record[kRecordTypeOffset], 2);
   EXPECT_EQ(record.substr(kRecordHeaderSize), "abc");
   // CRC-32C over type, length (LE), segment number (LE) and payload.
-  std::string covered("\x02\x03\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00" "abc", 16);
+  std::string covered(
+      "\x02\x03\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00"
+      "abc",
+      16);
   EXPECT_EQ(get_u32(record.data()), crc32c(covered));
   // The same record in another segment has another checksum.
   EXPECT_NE(get_u32(record.data()), get_u32(encode_record(RecordType::kDone, 6, "abc").data()));
 }
 
 TEST(LogFormatTest, PayloadsRoundTrip) {
-  for (const LogRecord& record : {LogRecord(test_commit(1, 3)), LogRecord(DoneRecord{test_global(2)}),
-                                  LogRecord(test_heuristic(3, XA_HEURMIX))}) {
+  for (const LogRecord& record :
+       {LogRecord(test_commit(1, 3)), LogRecord(DoneRecord{test_global(2)}),
+        LogRecord(test_heuristic(3, XA_HEURMIX))}) {
     Result<std::string> payload = encode_payload(record);
     ASSERT_TRUE(payload.ok()) << payload.status().to_string();
     Result<LogRecord> decoded =
