@@ -275,7 +275,7 @@ void FakeResource::apply(int session, Verb verb, const Xid* xid, int code) {
   }
 }
 
-void FakeResource::forget_branch(const Xid& xid, bool committed) {
+void FakeResource::forget_branch(Xid xid, bool committed) {
   branches_.erase(xid);
   (committed ? committed_ : rolled_back_).insert(xid);
 }

@@ -111,7 +111,7 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   Step next_step(Verb verb);          // REQUIRES: mutex_ held
   int natural_answer(int session, Verb verb, const Xid* xid) const;  // REQUIRES: mutex_ held
   void apply(int session, Verb verb, const Xid* xid, int code);     // REQUIRES: mutex_ held
-  void forget_branch(const Xid& xid, bool committed);               // REQUIRES: mutex_ held
+  void forget_branch(Xid xid, bool committed);  // by value: callers pass map keys. REQUIRES: mutex_ held
 
   const std::string name_;
   mutable std::mutex mutex_;
