@@ -70,7 +70,14 @@ Coordinator::Coordinator(Options options, std::unique_ptr<DecisionLog> log)
              options_.phase2_retry_backoff_max},
       log_(std::move(log)) {}
 
-Coordinator::~Coordinator() = default;
+Coordinator::~Coordinator() {
+  {
+    std::lock_guard lock(recovery_mutex_);
+    stopping_ = true;
+  }
+  recovery_wakeup_.notify_all();
+  if (recovery_thread_.joinable()) recovery_thread_.join();
+}
 
 Status Coordinator::add(std::unique_ptr<Resource> resource) {
   if (started_) return failed_precondition_error("data sources must be added before start()");
@@ -104,18 +111,61 @@ Status Coordinator::start() {
     if (!opened.ok()) return opened.status();
     log_ = std::move(*opened);
   }
-  const std::size_t open = log_->open_decisions().size();
-  if (open > 0) {
-    XATM_LOG(warning) << "node '" << options_.node_name << "': the decision log holds " << open
-                      << " commit decision(s) not yet confirmed by every branch; run recovery";
-  }
+  // Everything of this node begun before now belongs to an incarnation that is down: this one
+  // holds the log lock. It is resolved before any new work can start.
+  started_at_ = std::chrono::system_clock::now();
+  run_recovery_pass();
   // Sequence numbers start at the current time in microseconds, so XIDs stay unique across
   // restarts of this node even within the same millisecond.
   sequence_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::system_clock::now().time_since_epoch()).count());
   workers_ = std::make_unique<WorkerPool>(options_.phase_threads);
   started_ = true;
+  if (options_.recovery_interval > std::chrono::milliseconds::zero()) {
+    recovery_thread_ = std::thread([this] { recovery_loop(); });
+  }
   return Status();
+}
+
+bool Coordinator::in_flight(const Xid& global) const {
+  std::lock_guard lock(in_flight_mutex_);
+  return in_flight_.count(global) > 0;
+}
+
+RecoveryReport Coordinator::run_recovery_pass() {
+  std::vector<Resource*> resources;
+  for (auto& [name, source] : data_sources_) resources.push_back(source.resource.get());
+  Recoverer recoverer(*log_, std::move(resources),
+                      {.node_name = options_.node_name,
+                       .grace = options_.recovery_grace,
+                       .owner_down_before = started_at_,
+                       .in_flight = [this](const Xid& global) { return in_flight(global); }});
+  RecoveryReport report = recoverer.run();
+  std::size_t resolved = 0;
+  for (const InDoubtBranch& branch : report.branches) resolved += branch.resolved ? 1 : 0;
+  if (!report.branches.empty() || report.decisions_done > 0 || report.needs_attention()) {
+    XATM_LOG(info) << "node '" << options_.node_name << "' recovery: " << resolved << " of "
+                   << report.branches.size() << " in-doubt branch(es) resolved, "
+                   << report.decisions_done << " decision(s) closed, " << report.decisions_open
+                   << " open";
+  }
+  for (const std::string& problem : report.problems) {
+    XATM_LOG(warning) << "node '" << options_.node_name << "' recovery: " << problem;
+  }
+  return report;
+}
+
+Result<RecoveryReport> Coordinator::recover() {
+  if (!started_) return failed_precondition_error("TransactionManager::start() has not succeeded");
+  std::lock_guard lock(recovery_mutex_);
+  return run_recovery_pass();
+}
+
+void Coordinator::recovery_loop() {
+  std::unique_lock lock(recovery_mutex_);
+  while (!recovery_wakeup_.wait_for(lock, options_.recovery_interval, [this] { return stopping_; })) {
+    run_recovery_pass();
+  }
 }
 
 Result<std::unique_ptr<TransactionState>> Coordinator::begin(
@@ -132,6 +182,10 @@ Result<std::unique_ptr<TransactionState>> Coordinator::begin(
   Result<Xid> global = make_global_xid({options_.node_name, now, timeout, ++sequence_});
   if (!global.ok()) return global.status();
   auto tx = std::make_unique<TransactionState>(this, std::move(*global), timeout, now);
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.insert(tx->global);
+  }
   ++begun_;
   return tx;
 }
@@ -298,6 +352,10 @@ Outcome Coordinator::finish(TransactionState& tx, Outcome outcome) {
     XATM_LOG(error) << "transaction " << tx.global.to_string() << ": " << outcome.to_string();
   }
   tx.outcome = outcome;
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.erase(tx.global);
+  }
   return outcome;
 }
 

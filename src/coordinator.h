@@ -9,11 +9,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "branch_ops.h"
 #include "connection_pool.h"
@@ -45,6 +48,9 @@ class Coordinator {
   Stats stats() const;
   DecisionLog& decision_log() { return *log_; }
 
+  // One recovery pass now. kFailedPrecondition before start().
+  Result<RecoveryReport> recover();
+
  private:
   struct DataSource {
     std::unique_ptr<Resource> resource;
@@ -58,6 +64,9 @@ class Coordinator {
   Outcome roll_back_all(TransactionState& tx, std::string reason);
   void run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op);
   Outcome finish(TransactionState& tx, Outcome outcome);
+  RecoveryReport run_recovery_pass();
+  void recovery_loop();
+  bool in_flight(const Xid& global) const;
 
   const Options options_;
   const RetryPolicy retry_;
@@ -65,7 +74,16 @@ class Coordinator {
   std::map<std::string, DataSource, std::less<>> data_sources_;  // fixed after start()
   std::unique_ptr<WorkerPool> workers_;
   bool started_ = false;
+  std::chrono::system_clock::time_point started_at_;  // XIDs older than this: a dead incarnation
   std::atomic<std::uint64_t> sequence_{0};
+
+  mutable std::mutex in_flight_mutex_;
+  std::set<Xid> in_flight_;  // guarded by in_flight_mutex_: globals begun and not yet ended
+
+  std::mutex recovery_mutex_;         // one pass at a time; guards stopping_
+  std::condition_variable recovery_wakeup_;
+  bool stopping_ = false;
+  std::thread recovery_thread_;
 
   std::atomic<std::uint64_t> begun_{0}, committed_{0}, rolled_back_{0}, one_phase_{0},
       read_only_{0}, heuristic_{0}, unknown_{0}, pending_branches_{0};

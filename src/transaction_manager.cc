@@ -35,6 +35,8 @@ Result<Transaction> TransactionManager::begin_with(std::optional<std::chrono::mi
 
 Stats TransactionManager::stats() const { return coordinator_->stats(); }
 
+Result<RecoveryReport> TransactionManager::recover() { return coordinator_->recover(); }
+
 DecisionLog& TransactionManager::decision_log() { return coordinator_->decision_log(); }
 
 }  // namespace xatm

@@ -98,6 +98,11 @@ std::vector<Call> FakeResource::calls() const {
   return calls_;
 }
 
+void FakeResource::clear_calls() {
+  std::lock_guard lock(mutex_);
+  calls_.clear();
+}
+
 std::vector<std::string> FakeResource::verbs() const {
   std::vector<std::string> names;
   for (const Call& call : calls()) {

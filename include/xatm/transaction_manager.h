@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "xatm/decision_log.h"
+#include "xatm/recovery.h"
 #include "xatm/resource.h"
 #include "xatm/status.h"
 #include "xatm/xid.h"
@@ -47,6 +48,13 @@ struct Options {
   // First pause between phase-2 retries; it doubles up to phase2_retry_backoff_max.
   std::chrono::milliseconds phase2_retry_backoff{10};
   std::chrono::milliseconds phase2_retry_backoff_max{500};
+  // start() resolves what earlier incarnations of this node left in doubt; after that, a
+  // background pass repeats every recovery_interval for what could not be resolved yet
+  // (a data source down, a commit not confirmed). Zero disables the background pass.
+  std::chrono::milliseconds recovery_interval{30'000};
+  // RecoveryOptions::grace: how long past its deadline an unlogged prepared branch must be
+  // before a pass may presume it aborted.
+  std::chrono::milliseconds recovery_grace{30'000};
 };
 
 // What happened to one branch when its transaction ended.
@@ -168,9 +176,12 @@ class TransactionManager {
     return add(make_resource(std::move(config)));
   }
 
-  // Validates the options, opens the decision log (taking its directory lock) and starts the
-  // phase threads. kInvalidArgument for bad options, kFailedPrecondition when the log directory
-  // is locked by another process, kDataLoss for a damaged log.
+  // Validates the options, opens the decision log (taking its directory lock), resolves what
+  // earlier incarnations of this node left in doubt (a data source that cannot be reached is
+  // logged and retried by the background pass; it does not fail start()), then starts the
+  // phase threads and the background recovery. kInvalidArgument for bad options,
+  // kFailedPrecondition when the log directory is locked by another process, kDataLoss for a
+  // damaged log.
   Status start();
 
   // Begins a global transaction. kFailedPrecondition before start() or after the decision log
@@ -179,6 +190,10 @@ class TransactionManager {
   Result<Transaction> begin(std::chrono::milliseconds timeout);
 
   Stats stats() const;
+
+  // Runs one recovery pass now (what the background pass does) and returns its report.
+  // kFailedPrecondition before start().
+  Result<RecoveryReport> recover();
 
   // The decision log in use (for recovery and tools). REQUIRES: start() succeeded.
   DecisionLog& decision_log();

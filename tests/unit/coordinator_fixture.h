@@ -32,6 +32,7 @@ class CoordinatorTest : public ::testing::Test {
     options.phase2_retry_window = std::chrono::milliseconds(200);
     options.phase2_retry_backoff = std::chrono::milliseconds(1);
     options.phase2_retry_backoff_max = std::chrono::milliseconds(20);
+    options.recovery_interval = std::chrono::milliseconds::zero();  // passes only when asked
     return options;
   }
 
@@ -41,6 +42,7 @@ class CoordinatorTest : public ::testing::Test {
     tm_ = std::make_unique<TransactionManager>(std::move(options), std::move(log));
     for (const auto& rm : {a_, b_, c_}) ASSERT_TRUE(tm_->add(rm->make_handle()).ok());
     ASSERT_TRUE(tm_->start().ok());
+    for (const auto& rm : {a_, b_, c_}) rm->clear_calls();  // start()'s recovery pass
   }
 
   void SetUp() override { start_tm(); }

@@ -174,10 +174,13 @@ const fake::Call& find_call(const std::vector<fake::Call>& calls, Verb verb) {
 }
 
 TEST_F(ProtocolTest, PhasesRunInParallelAcrossBranches) {
+  // The committing thread takes one branch and a pool thread the other. The delay only has to
+  // outlast the pool thread's wake-up (even under sanitizers), so that it cannot happen that the
+  // committing thread finishes its branch and claims the second one too.
   start_tm(test_options(/*phase_threads=*/4));
   for (const auto& rm : {a_, b_}) {
-    rm->script(Verb::kPrepare, {.delay = milliseconds(100)});
-    rm->script(Verb::kCommit, {.delay = milliseconds(100)});
+    rm->script(Verb::kPrepare, {.delay = milliseconds(300)});
+    rm->script(Verb::kCommit, {.delay = milliseconds(300)});
   }
   Transaction tx = begin_on({"a", "b"});
   ASSERT_TRUE(tx.commit().committed());

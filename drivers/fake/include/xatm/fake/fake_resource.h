@@ -85,6 +85,8 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   std::vector<Call> calls() const;
   // The verbs of calls() as names, e.g. {"start", "end", "prepare", "commit"}.
   std::vector<std::string> verbs() const;
+  // Forgets the calls so far (e.g. those of TransactionManager::start()'s recovery pass).
+  void clear_calls();
 
   // Simulated RM state.
   std::vector<Xid> prepared() const;    // prepared branches (what recover() lists)

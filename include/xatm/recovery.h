@@ -1,0 +1,119 @@
+// Recovery: finishing what a crash left in doubt (DESIGN §7).
+//
+// A Recoverer reads the decision log's open COMMIT decisions, asks every data source for its
+// prepared branches, keeps those of xatm's formatID and this node's name, and then:
+//   - commits every branch whose global transaction has a COMMIT decision;
+//   - rolls back a branch without a decision (presumed abort) only when it cannot be in flight:
+//     this process is not running it, and either its owner is provably down (the caller holds
+//     the log lock and the XID was created before `owner_down_before`) or its deadline plus
+//     `grace` has passed (the TM never logs COMMIT after a deadline);
+//   - writes DONE for a decision once every branch of it is gone from its (reachable) data source
+//     and no unresolved heuristic remains;
+//   - never assumes an outcome for an unreachable data source: it reports it and leaves its
+//     branches for a later pass;
+//   - records heuristic outcomes in the log and reports them for the operator.
+// While the log is unhealthy (a failed append), nothing is rolled back: the failed COMMIT record
+// might be on disk.
+//
+// Thread safety: a Recoverer is used by one thread at a time. The log and resources it borrows
+// must outlive it; they may be used concurrently by a running TransactionManager.
+#ifndef XATM_RECOVERY_H_
+#define XATM_RECOVERY_H_
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "xatm/decision_log.h"
+#include "xatm/resource.h"
+#include "xatm/status.h"
+#include "xatm/xid.h"
+
+namespace xatm {
+
+struct RecoveryOptions {
+  // Only XIDs whose gtrid carries this node name are touched.
+  std::string node_name;
+  // How long past its deadline an unlogged prepared branch must be before it may be presumed
+  // aborted while its TM might still be alive. Covers a COMMIT record appended just before the
+  // deadline that became durable just after it.
+  std::chrono::milliseconds grace{30'000};
+  // XIDs created before this instant belong to a TM incarnation known to be down (the caller
+  // holds the log lock). The default, the epoch, proves nothing.
+  std::chrono::system_clock::time_point owner_down_before{};
+  // True for global transactions this process is still running; they are left alone, even
+  // when they have a decision (their own phase 2 is finishing them).
+  std::function<bool(const Xid& global)> in_flight;
+};
+
+// One prepared branch found on a data source, and what recovery makes of it.
+struct InDoubtBranch {
+  enum class Action {
+    kCommit,    // a COMMIT decision exists
+    kRollback,  // no decision, and it cannot be in flight: presumed abort
+    kLeave,     // no decision yet, but it may still be in flight: look again later
+  };
+  std::string data_source;
+  Xid xid;
+  bool has_decision = false;
+  Action action = Action::kLeave;
+  std::string reason;        // why this action
+  int result = 0;            // the RM's answer when the action was carried out (xa.h)
+  bool resolved = false;     // the action was carried out and confirmed
+};
+
+struct RecoveryReport {
+  std::vector<InDoubtBranch> branches;
+  // Data sources that could not be asked (with the error), and data sources named by the log
+  // that are not configured: their branches stay in doubt.
+  std::vector<std::string> problems;
+  std::vector<HeuristicRecord> heuristics;  // open HEURISTIC records, for the operator
+  std::size_t decisions_done = 0;           // open decisions closed with DONE in this pass
+  std::size_t decisions_open = 0;           // open decisions left after this pass
+
+  // Something is left that a later pass or an operator must finish.
+  bool needs_attention() const;
+};
+
+std::string_view in_doubt_action_name(InDoubtBranch::Action action);
+
+class Recoverer {
+ public:
+  // `resources` are borrowed and must outlive the Recoverer.
+  Recoverer(DecisionLog& log, std::vector<Resource*> resources, RecoveryOptions options);
+
+  // Looks without touching anything: what `run` would do.
+  RecoveryReport scan();
+
+  // Resolves whatever is safe to resolve (see the header comment).
+  RecoveryReport run();
+
+  // Operator decisions for what recovery cannot decide. `xid` names a branch, or a whole global
+  // transaction when its bqual is empty. commit() first makes a COMMIT decision durable for the
+  // branches it finds, so that recovery can never roll back the rest; rollback() refuses
+  // (kFailedPrecondition) when a COMMIT decision exists. kNotFound when no prepared branch of
+  // that XID is found on a reachable data source.
+  Result<RecoveryReport> commit(const Xid& xid);
+  Result<RecoveryReport> rollback(const Xid& xid);
+
+  // Tells the data sources to forget heuristically completed branches of `xid` and closes its
+  // decision (DONE) once nothing of it is left.
+  Result<RecoveryReport> forget(const Xid& xid);
+
+ private:
+  struct Scan;
+  Scan collect(RecoveryReport& report);
+  void plan(Scan& scan, RecoveryReport& report);
+  void execute(Scan& scan, RecoveryReport& report);
+  void close_finished_decisions(const Scan& scan, RecoveryReport& report);
+  Result<RecoveryReport> resolve_by_operator(const Xid& xid, bool commit);
+
+  DecisionLog& log_;
+  std::vector<Resource*> resources_;
+  RecoveryOptions options_;
+};
+
+}  // namespace xatm
+
+#endif  // XATM_RECOVERY_H_

@@ -1,0 +1,255 @@
+// The recovery engine against fake resource managers and a recording log.
+#include "xatm/recovery.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "recording_log.h"
+#include "xatm/fake/fake_resource.h"
+
+namespace xatm::testing {
+namespace {
+
+using fake::FakeResource;
+using fake::Step;
+using fake::Verb;
+using std::chrono::milliseconds;
+using std::chrono::system_clock;
+
+class RecoveryTest : public ::testing::Test {
+ protected:
+  // An XID of `node` created `age` ago with `timeout`, branch `index`.
+  static Xid xid_of(const std::string& node, milliseconds age, milliseconds timeout,
+                    std::uint16_t index = 0) {
+    static std::uint64_t sequence = 0;
+    auto created = std::chrono::time_point_cast<milliseconds>(system_clock::now()) - age;
+    return make_global_xid({node, created, timeout, ++sequence})->branch(index);
+  }
+  // A fresh transaction of this node, well within its deadline.
+  static Xid young(std::uint16_t index = 0) {
+    return xid_of("node-1", milliseconds(0), std::chrono::minutes(10), index);
+  }
+
+  // Leaves `xid` prepared on `rm` and detached from any session, as after a TM crash.
+  static void prepare_on(FakeResource& rm, const Xid& xid) {
+    std::unique_ptr<Resource> handle = rm.make_handle();
+    std::unique_ptr<XaConnection> session = std::move(handle->connect()).value();
+    ASSERT_EQ(session->start(xid).code, XA_OK);
+    ASSERT_EQ(session->end(xid).code, XA_OK);
+    ASSERT_EQ(session->prepare(xid).code, XA_OK);
+  }
+
+  Recoverer recoverer(RecoveryOptions options = {}) {
+    if (options.node_name.empty()) options.node_name = "node-1";
+    handles_.clear();
+    handles_.push_back(a_->make_handle());
+    handles_.push_back(b_->make_handle());
+    return Recoverer(log_, {handles_[0].get(), handles_[1].get()}, std::move(options));
+  }
+
+  std::shared_ptr<FakeResource> a_ = std::make_shared<FakeResource>("a");
+  std::shared_ptr<FakeResource> b_ = std::make_shared<FakeResource>("b");
+  std::vector<std::unique_ptr<Resource>> handles_;
+  RecordingLog log_;
+};
+
+TEST_F(RecoveryTest, CommitsEveryBranchOfALoggedDecisionAndWritesDone) {
+  const Xid x = young();
+  prepare_on(*a_, x.branch(0));
+  prepare_on(*b_, x.branch(1));
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_EQ(b_->committed().count(x.branch(1)), 1u);
+  EXPECT_EQ(report.decisions_done, 1u);
+  EXPECT_FALSE(report.needs_attention());
+  EXPECT_TRUE(log_.open_decisions().empty());
+}
+
+TEST_F(RecoveryTest, ClosesADecisionWhoseBranchesAreAllGone) {
+  const Xid x = young();
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(report.decisions_done, 1u);
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit", "done"}));
+}
+
+TEST_F(RecoveryTest, RollsBackAnUnloggedBranchOfADeadIncarnation) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1)}).run();
+  ASSERT_EQ(report.branches.size(), 1u);
+  EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kRollback);
+  EXPECT_EQ(a_->rolled_back().count(x), 1u);
+  EXPECT_TRUE(log_.types().empty()) << "presumed abort writes nothing";
+  EXPECT_FALSE(report.needs_attention());
+}
+
+TEST_F(RecoveryTest, LeavesAnUnloggedBranchThatMayStillBeInFlight) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  RecoveryReport report = recoverer().run();
+  ASSERT_EQ(report.branches.size(), 1u);
+  EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kLeave);
+  EXPECT_EQ(a_->prepared().size(), 1u);
+  EXPECT_TRUE(report.needs_attention());
+}
+
+TEST_F(RecoveryTest, RollsBackAnUnloggedBranchPastItsDeadlinePlusGrace) {
+  const Xid late = xid_of("node-1", std::chrono::minutes(5), std::chrono::seconds(60));
+  const Xid within_grace = xid_of("node-1", std::chrono::seconds(70), std::chrono::seconds(60), 1);
+  prepare_on(*a_, late);
+  prepare_on(*b_, within_grace);
+  recoverer({.grace = std::chrono::seconds(30)}).run();
+  EXPECT_EQ(a_->rolled_back().count(late), 1u);
+  EXPECT_EQ(b_->prepared().size(), 1u) << "deadline passed 10 s ago, grace is 30 s";
+}
+
+TEST_F(RecoveryTest, NeverTouchesOtherNodesOrOtherFormats) {
+  const Xid other_node = xid_of("node-2", std::chrono::hours(1), std::chrono::seconds(1));
+  const Xid other_format = *Xid::make(1, std::vector<std::uint8_t>{1, 2, 3}, {});
+  prepare_on(*a_, other_node);
+  prepare_on(*a_, other_format);
+  RecoveryReport report =
+      recoverer({.owner_down_before = system_clock::now() + std::chrono::hours(1)}).run();
+  EXPECT_TRUE(report.branches.empty());
+  EXPECT_EQ(a_->prepared().size(), 2u);
+}
+
+TEST_F(RecoveryTest, LeavesTransactionsThisProcessIsRunning) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1),
+                                     .in_flight = [&](const Xid& g) { return g == x.global(); }})
+                              .run();
+  EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kLeave);
+  EXPECT_EQ(a_->prepared().size(), 1u);
+}
+
+TEST_F(RecoveryTest, UnhealthyLogRollsBackNothing) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  log_.fail_commits(io_error("fdatasync: EIO"));
+  ASSERT_FALSE(log_.log_commit({x.global(), {{"a", x}}}).ok());  // may or may not be on disk
+  RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1)}).run();
+  EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kLeave);
+  EXPECT_NE(report.branches[0].reason.find("unhealthy"), std::string::npos);
+  EXPECT_EQ(a_->prepared().size(), 1u);
+}
+
+TEST_F(RecoveryTest, UnreachableDataSourceKeepsTheDecisionOpen) {
+  const Xid x = young();
+  prepare_on(*a_, x.branch(0));
+  prepare_on(*b_, x.branch(1));
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
+  b_->script(Verb::kConnect, {.code = XAER_RMFAIL});
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_EQ(b_->prepared().size(), 1u) << "never assume an outcome";
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].find("'b'"), std::string::npos);
+  EXPECT_EQ(report.decisions_open, 1u);
+  EXPECT_EQ(log_.open_decisions().size(), 1u);
+  // Once b is back, the next pass finishes it.
+  RecoveryReport later = recoverer().run();
+  EXPECT_EQ(b_->committed().count(x.branch(1)), 1u);
+  EXPECT_EQ(later.decisions_done, 1u);
+}
+
+TEST_F(RecoveryTest, CommitRetryLeavesTheBranchForTheNextPass) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
+  a_->script(Verb::kCommit, {.code = XA_RETRY});
+  RecoveryReport report = recoverer().run();
+  EXPECT_FALSE(report.branches[0].resolved);
+  EXPECT_EQ(report.decisions_open, 1u);
+  EXPECT_TRUE(recoverer().run().branches[0].resolved);
+  EXPECT_TRUE(log_.open_decisions().empty());
+}
+
+TEST_F(RecoveryTest, NotaInRecoveryMeansAlreadyCommitted) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
+  a_->script(Verb::kCommit, {.code = XAER_NOTA});
+  RecoveryReport report = recoverer().run();
+  EXPECT_TRUE(report.branches[0].resolved);
+  EXPECT_EQ(report.decisions_done, 1u);
+}
+
+TEST_F(RecoveryTest, HeuristicRollbackIsRecordedAndKeepsTheDecisionOpen) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
+  a_->script(Verb::kCommit, {.code = XA_HEURRB});
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit", "heuristic"}));
+  EXPECT_EQ(report.decisions_open, 1u);
+  ASSERT_EQ(report.heuristics.size(), 1u);
+  EXPECT_EQ(report.heuristics[0].xa_code, XA_HEURRB);
+  EXPECT_TRUE(report.needs_attention());
+}
+
+TEST_F(RecoveryTest, ScanPlansWithoutTouchingAnything) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
+  const std::size_t calls = a_->calls().size();
+  RecoveryReport report = recoverer().scan();
+  ASSERT_EQ(report.branches.size(), 1u);
+  EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kCommit);
+  EXPECT_FALSE(report.branches[0].resolved);
+  EXPECT_EQ(a_->verbs().size(), 3u + 1u) << "start, end, prepare, then only recover";
+  EXPECT_EQ(a_->calls().size(), calls + 2) << "connect and recover";
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit"}));
+}
+
+TEST_F(RecoveryTest, OperatorCommitMakesADecisionDurableFirst) {
+  const Xid x = young();
+  prepare_on(*a_, x.branch(0));
+  prepare_on(*b_, x.branch(1));
+  Result<RecoveryReport> report = recoverer().commit(x.global());
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_EQ(b_->committed().count(x.branch(1)), 1u);
+  std::vector<RecordingLog::Event> events = log_.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, "commit");
+  EXPECT_LT(events[0].sequence, a_->calls().back().sequence);
+  EXPECT_EQ(events[1].type, "done");
+}
+
+TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
+  Result<RecoveryReport> report = recoverer().rollback(x);
+  EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(a_->prepared().size(), 1u);
+}
+
+TEST_F(RecoveryTest, OperatorRollbackOfOneBranch) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  Result<RecoveryReport> report = recoverer().rollback(x);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(a_->rolled_back().count(x), 1u);
+  EXPECT_EQ(recoverer().rollback(x).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RecoveryTest, ForgetClearsAHeuristicBranchAndItsRecords) {
+  const Xid x = young();
+  prepare_on(*a_, x);
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
+  a_->complete_heuristically(x, XA_HEURRB);
+  ASSERT_TRUE(log_.log_heuristic({{"a", x}, XA_HEURRB}).ok());
+  Result<RecoveryReport> report = recoverer().forget(x.global());
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_TRUE(a_->heuristic().empty());
+  EXPECT_TRUE(log_.open_decisions().empty());
+}
+
+}  // namespace
+}  // namespace xatm::testing
