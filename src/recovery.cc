@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "crash_points.h"
 #include "logging.h"
 
 namespace xatm {
@@ -179,6 +180,7 @@ void Recoverer::execute(Scan& scan, RecoveryReport& report) {
       continue;
     }
     carry_out(log_, *session, branch);
+    internal::crash_point(internal::kCrashRecoveryResolved);
     XATM_LOG(info) << "recovery: " << in_doubt_action_name(branch.action) << " " << describe(branch)
                    << " (" << branch.reason << "): " << xa_code_name(branch.result);
   }
