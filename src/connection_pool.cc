@@ -19,6 +19,12 @@ Result<std::unique_ptr<XaConnection>> ConnectionPool::acquire() {
   return resource_.connect();
 }
 
+void ConnectionPool::discard_idle() {
+  std::vector<std::unique_ptr<XaConnection>> dead;  // closed outside the lock
+  std::lock_guard lock(mutex_);
+  dead.swap(idle_);
+}
+
 void ConnectionPool::release(std::unique_ptr<XaConnection> connection) {
   if (connection == nullptr || !connection->usable()) return;
   std::unique_ptr<XaConnection> surplus;  // closed outside the lock: closing may do I/O

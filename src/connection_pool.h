@@ -25,6 +25,10 @@ class ConnectionPool {
   // An idle session, or a new one from Resource::connect() (whose error is returned as is).
   Result<std::unique_ptr<XaConnection>> acquire();
 
+  // Closes every idle session (after one of them turned out dead: a restarted server killed
+  // them all).
+  void discard_idle();
+
   // Gives a session back. REQUIRES: it carries no branch. Unusable sessions and those beyond
   // max_idle are closed.
   void release(std::unique_ptr<XaConnection> connection);

@@ -207,11 +207,22 @@ Result<XaConnection*> Coordinator::enlist(TransactionState& tx, std::string_view
   if (source == data_sources_.end()) {
     return not_found_error("no data source named '" + std::string(name) + "'");
   }
-  if (tx.next_branch_index >= kMaxBranches) return failed_precondition_error(where + ": too many branches");
-  Result<std::unique_ptr<XaConnection>> connection = source->second.pool->acquire();
+  ConnectionPool& pool = *source->second.pool;
+  Xid xid = tx.global;
+  Result<std::unique_ptr<XaConnection>> connection = pool.acquire();
+  XaReply started{XAER_RMFAIL, ""};
+  // An idle session may have died with its server since it was pooled: one more try on a fresh
+  // session (the other idle ones likely died too), under a new bqual in case the first start
+  // reached the server before the session died.
+  for (int attempt = 0; attempt < 2 && connection.ok(); ++attempt) {
+    if (tx.next_branch_index >= kMaxBranches) return failed_precondition_error(where + ": too many branches");
+    xid = tx.global.branch(static_cast<std::uint16_t>(tx.next_branch_index++));
+    started = (*connection)->start(xid);
+    if (started.code != XAER_RMFAIL || attempt == 1) break;
+    pool.discard_idle();
+    connection = pool.acquire();
+  }
   if (!connection.ok()) return connection.status().with_context("data source '" + source->first + "'");
-  Xid xid = tx.global.branch(static_cast<std::uint16_t>(tx.next_branch_index++));
-  XaReply started = (*connection)->start(xid);
   if (!started.ok()) {
     // The session's state is unclear after a refused start: close it rather than pool it.
     std::string message = "data source '" + source->first + "': xa_start of " + xid.to_string() +
@@ -221,8 +232,7 @@ Result<XaConnection*> Coordinator::enlist(TransactionState& tx, std::string_view
     if (started.code == XAER_DUPID) return already_exists_error(std::move(message));
     return failed_precondition_error(std::move(message));
   }
-  tx.branches.emplace_back(&source->first, source->second.pool.get(), std::move(xid),
-                           std::move(*connection));
+  tx.branches.emplace_back(&source->first, &pool, std::move(xid), std::move(*connection));
   return tx.branches.back().connection.get();
 }
 

@@ -237,6 +237,21 @@ TEST_F(ProtocolTest, EnlistErrorsNameTheDataSource) {
   EXPECT_EQ(tx->enlist("b").status().code(), StatusCode::kAlreadyExists);
 }
 
+TEST_F(ProtocolTest, APooledSessionThatDiedIsReplacedAtEnlist) {
+  ASSERT_TRUE(begin_on({"a"}).commit().committed());  // leaves an idle session in the pool
+  a_->clear_calls();
+  a_->script(Verb::kStart, {.code = XAER_RMFAIL});     // it died with its server meanwhile
+  Transaction tx = begin_on({"a"});
+  EXPECT_TRUE(tx.commit().committed());
+  const std::vector<fake::Call> calls = a_->calls();
+  ASSERT_GE(calls.size(), 3u);
+  EXPECT_EQ(calls[0].verb, Verb::kStart);
+  EXPECT_EQ(calls[0].code, XAER_RMFAIL);
+  EXPECT_EQ(calls[1].verb, Verb::kConnect) << "a fresh session";
+  EXPECT_EQ(calls[2].verb, Verb::kStart);
+  EXPECT_NE(calls[0].xid, calls[2].xid) << "a new bqual, in case the first start got through";
+}
+
 TEST_F(ProtocolTest, DestroyingAnUnfinishedTransactionRollsItBack) {
   {
     Transaction tx = begin_on({"a", "b"});

@@ -157,7 +157,9 @@ TEST_F(ManagerConformanceTest, KilledConnectionInPhaseTwoIsCommittedOnAFreshSess
   XaConnection* right = nullptr;
   Transaction tx = transfer(&right);
   internal::set_crash_hook([&](std::string_view point) {
-    if (point == internal::kCrashAfterDecision) EXPECT_TRUE(driver().kill_session(*right).ok());
+    if (point == internal::kCrashAfterDecision) {
+      EXPECT_TRUE(driver().kill_session(*right).ok());
+    }
   });
   Outcome outcome = tx.commit();
   internal::set_crash_hook({});

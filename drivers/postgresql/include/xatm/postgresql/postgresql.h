@@ -1,0 +1,87 @@
+// The PostgreSQL resource-manager driver (libpq): xatm::postgresql.
+//
+//   xatm::TransactionManager tm({.node_name = "orders-1", .log_dir = "/var/lib/orders/xatm"});
+//   XATM_RETURN_IF_ERROR(tm.add(xatm::postgresql::DataSource{
+//       .name = "billing", .conninfo = "host=/run/postgresql dbname=billing", .password =
+//       secret}));
+//   XATM_RETURN_IF_ERROR(tm.start());
+//   xatm::Result<xatm::Transaction> tx = tm.begin();
+//   xatm::Result<PGconn*> bill = xatm::postgresql::connection(*tx, "billing");  // BEGIN done
+//   PQexec(*bill, "UPDATE account SET balance = balance - 10 WHERE id = 7");   // your SQL
+//   xatm::Outcome outcome = tx->commit();
+//
+// Each branch is one PostgreSQL transaction: xa_start is BEGIN, xa_prepare is
+// PREPARE TRANSACTION '<gid>' (or COMMIT and XA_RDONLY when the branch wrote nothing), phase 2 is
+// COMMIT PREPARED / ROLLBACK PREPARED. docs/driver-postgresql.md lists the server prerequisites
+// (max_prepared_transactions > 0) and what every error means.
+//
+// This header does not include libpq-fe.h: PGconn is forward-declared as libpq declares it, so
+// an application that uses the handle includes <libpq-fe.h> itself.
+//
+// Thread safety: make_resource() and connection() may be called from any thread; a PGconn handed
+// out by connection() belongs to its transaction and is used by one thread at a time.
+#ifndef XATM_POSTGRESQL_POSTGRESQL_H_
+#define XATM_POSTGRESQL_POSTGRESQL_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "xatm/resource.h"
+#include "xatm/status.h"
+#include "xatm/transaction_manager.h"
+
+struct pg_conn;
+typedef struct pg_conn PGconn;  // NOLINT(modernize-use-using): libpq's own declaration
+
+namespace xatm::postgresql {
+
+// One PostgreSQL data source: a database reached with one role. The typed fields, when set,
+// override the same keyword in `conninfo`; libpq's environment variables (PGHOST, ...) and
+// ~/.pgpass apply as usual to whatever neither sets.
+struct DataSource {
+  // The data source's name in the TransactionManager; written into the decision log, so it must
+  // stay the same across restarts. Every error and log message names it.
+  std::string name;
+  // A libpq connection string, passed through as is: keywords ("host=/run/pg dbname=billing")
+  // or a URI ("postgresql://app@db.example/billing"). It may be empty when the typed fields say
+  // everything. See docs/driver-postgresql.md for why the role and database must stay the same.
+  std::string conninfo;
+  // Server host name, IP address or Unix socket directory (libpq `host`).
+  std::optional<std::string> host;
+  // Server port (libpq `port`).
+  std::optional<std::uint16_t> port;
+  // The role to connect as (libpq `user`). Only this role (or a superuser) can finish the
+  // branches it prepared, so recovery must use the same role.
+  std::optional<std::string> user;
+  // The role's password (libpq `password`). Never written into a message or a log.
+  std::optional<std::string> password;
+  // The database (libpq `dbname`). Prepared transactions can only be finished from the database
+  // they were prepared in.
+  std::optional<std::string> dbname;
+  // How long opening a session may take before the server counts as unreachable (libpq
+  // `connect_timeout`; overrides one in `conninfo`). Zero waits indefinitely.
+  std::chrono::seconds connect_timeout{5};
+};
+
+// A Resource for the data source. Nothing is contacted here: the first Resource::connect()
+// opens a session and checks the prerequisites (kInvalidArgument for a malformed conninfo, bad
+// credentials or a missing database; kUnavailable when the server cannot be reached;
+// kFailedPrecondition when max_prepared_transactions = 0). Found by argument-dependent lookup,
+// so `tm.add(xatm::postgresql::DataSource{...})` works.
+std::unique_ptr<Resource> make_resource(DataSource config);
+
+// The libpq session of `data_source` in `tx`, enlisted in the transaction (the first call opens
+// the branch with BEGIN; later calls return the same session). The handle stays valid until the
+// transaction ends. Run ordinary SQL on it; never COMMIT, ROLLBACK, PREPARE TRANSACTION, close it
+// or reset it: the transaction manager ends the transaction. Errors: those of
+// Transaction::enlist(), and kInvalidArgument when `data_source` is not a PostgreSQL data source
+// (its branch stays enlisted and ends with the transaction).
+Result<PGconn*> connection(Transaction& tx, std::string_view data_source);
+
+}  // namespace xatm::postgresql
+
+#endif  // XATM_POSTGRESQL_POSTGRESQL_H_

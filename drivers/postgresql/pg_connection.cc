@@ -1,0 +1,343 @@
+#include "pg_connection.h"
+
+#include <utility>
+
+#include "logging.h"
+#include "pg_gid.h"
+
+namespace xatm::postgresql::internal {
+namespace {
+
+// Only the owner of a prepared transaction or a superuser can finish it (42501), so recovery
+// lists those; other databases' prepared transactions cannot be finished from here (0A000).
+constexpr const char* kRecoverSql =
+    "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() "
+    "AND (owner = current_user OR current_setting('is_superuser') = 'on') ORDER BY prepared";
+
+// How many skipped gids recover() quotes in its detail.
+constexpr int kMaxQuotedGids = 10;
+
+std::string failed_sqlstate(const std::string& sqlstate) {
+  return sqlstate.empty() ? "a statement of the branch failed"
+                          : "a statement of the branch failed with SQLSTATE " + sqlstate;
+}
+
+}  // namespace
+
+PgConnection::PgConnection(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
+
+XaReply PgConnection::start(const Xid& xid) {
+  if (session_->lost()) return lost_reply(XAER_RMFAIL);
+  if (state_ == State::kActive || state_ == State::kEnded) {
+    return {XAER_PROTO, "the session still carries branch " + xid_->to_string()};
+  }
+  if (state_ == State::kPrepared && is_current(xid)) {
+    return {XAER_DUPID, "this session prepared that XID already"};
+  }
+  Result<std::string> gid = encode_gid(xid);
+  if (!gid.ok()) return {XAER_INVAL, gid.status().message()};
+  const PGTransactionStatusType status = session_->transaction_status();
+  if (status == PQTRANS_UNKNOWN) return lost_reply(XAER_RMFAIL);
+  if (status != PQTRANS_IDLE) {
+    // BEGIN inside a transaction block is only a warning: it would silently join local work.
+    return {XAER_OUTSIDE, "the session has a transaction of its own open (local work)"};
+  }
+  session_->reset_watch();
+  PgAnswer answer = session_->exec("BEGIN");
+  if (!answer.ok) return failure(Statement::kBegin, answer, xid);
+  xid_ = xid;
+  state_ = State::kActive;
+  rollback_code_ = XA_RBROLLBACK;
+  return {};
+}
+
+XaReply PgConnection::end(const Xid& xid) {
+  if (!is_current(xid) || state_ == State::kIdle)
+    return {XAER_NOTA, "no such branch on this session"};
+  if (state_ != State::kActive) return {XAER_PROTO, "the branch is not active"};
+  const PGTransactionStatusType status = session_->transaction_status();
+  if (session_->lost()) {
+    return rolled_back(XA_RBCOMMFAIL, "connection lost: " + session_->lost_message());
+  }
+  if (!session_->app_ended().empty() || status == PQTRANS_IDLE) {
+    const std::string what = session_->app_ended().empty() ? "ROLLBACK" : session_->app_ended();
+    if (status != PQTRANS_IDLE) discard_transaction();  // discard what came after it
+    XaReply reply =
+        rolled_back(XAER_PROTO, "the application ended the branch's transaction itself (" + what +
+                                    "): work done before or after that is "
+                                    "not part of the global transaction");
+    log(Attention::kError, xid, reply);
+    return reply;
+  }
+  if (status == PQTRANS_ACTIVE) {
+    return {XAER_PROTO, "a statement is still running on the session (results not consumed)"};
+  }
+  if (status == PQTRANS_INERROR) {
+    // The transaction can only roll back: do it now, so its locks go at once.
+    const std::string sqlstate = session_->app_failure();
+    discard_transaction();
+    return rolled_back(rollback_code(sqlstate), failed_sqlstate(sqlstate) + "; rolled back");
+  }
+  state_ = State::kEnded;
+  return {};
+}
+
+XaReply PgConnection::prepare(const Xid& xid) {
+  if (!is_current(xid) || state_ == State::kIdle)
+    return {XAER_NOTA, "no such branch on this session"};
+  if (state_ == State::kRolledBack) return {rollback_code_, "the branch was rolled back already"};
+  if (state_ != State::kEnded) return {XAER_PROTO, "prepare needs an ended, unprepared branch"};
+  if (std::optional<XaReply> refused = check_open_transaction("prepare")) return *refused;
+  // A failed transaction skips the probe (it would fail too): PREPARE answers ROLLBACK.
+  return prepare_sql(xid, session_->transaction_status() == PQTRANS_INTRANS);
+}
+
+XaReply PgConnection::commit(const Xid& xid, bool one_phase) {
+  if (one_phase) {
+    if (!is_current(xid) || state_ == State::kIdle)
+      return {XAER_NOTA, "no such branch on this session"};
+    if (state_ == State::kRolledBack) return {rollback_code_, "the branch was rolled back already"};
+    if (state_ != State::kEnded) return {XAER_PROTO, "one-phase commit needs an ended branch"};
+    if (std::optional<XaReply> refused = check_open_transaction("commit")) return *refused;
+    return commit_sql(xid, /*read_only=*/false);
+  }
+  if (is_current(xid)) {
+    switch (state_) {
+      case State::kActive:
+      case State::kEnded: return {XAER_PROTO, "the branch is not prepared"};
+      case State::kRolledBack:
+        return {XAER_NOTA, "the branch was rolled back on this session (prepare failed)"};
+      case State::kCompleted: return {XAER_NOTA, "the branch was completed already"};
+      default: break;
+    }
+  }
+  return finish_prepared(Statement::kCommitPrepared, xid);
+}
+
+XaReply PgConnection::rollback(const Xid& xid) {
+  if (is_current(xid)) {
+    switch (state_) {
+      case State::kActive:
+      case State::kEnded: {
+        XaReply reply = rollback_sql();
+        state_ = State::kRolledBack;
+        return reply;
+      }
+      // Never ROLLBACK PREPARED here: after 42710 that gid is another session's branch.
+      case State::kRolledBack: return {};
+      case State::kCompleted: return {XAER_NOTA, "the branch was completed already"};
+      default: break;
+    }
+  }
+  return finish_prepared(Statement::kRollbackPrepared, xid);
+}
+
+bool PgConnection::usable() const {
+  if (session_->lost()) return false;
+  if (state_ == State::kActive || state_ == State::kEnded) return true;
+  return PQtransactionStatus(session_->native()) == PQTRANS_IDLE;
+}
+
+XaReply PgConnection::forget(const Xid&) {
+  return {XAER_NOTA, "PostgreSQL never completes a branch heuristically: nothing to forget"};
+}
+
+XaConnection::Recovered PgConnection::recover() {
+  Recovered recovered;
+  if (session_->lost()) {
+    recovered.reply = lost_reply(XAER_RMFAIL);
+    return recovered;
+  }
+  const PGTransactionStatusType status = session_->transaction_status();
+  if (status == PQTRANS_UNKNOWN) {
+    recovered.reply = lost_reply(XAER_RMFAIL);
+    return recovered;
+  }
+  if (status != PQTRANS_IDLE && status != PQTRANS_INTRANS) {
+    recovered.reply = {XAER_PROTO, "the session's transaction has failed or is busy"};
+    return recovered;
+  }
+  PgAnswer answer = session_->exec(kRecoverSql);
+  if (!answer.ok) {
+    const Mapping mapping = map_failure(Statement::kRecover, answer.sqlstate, answer.lost);
+    recovered.reply = {mapping.code,
+                       std::string(statement_name(Statement::kRecover)) + ": " + answer.describe()};
+    return recovered;
+  }
+  const int rows = PQntuples(answer.result.get());
+  int skipped = 0;
+  std::string quoted;
+  for (int row = 0; row < rows; ++row) {
+    const char* gid = PQgetvalue(answer.result.get(), row, 0);
+    Result<Xid> xid = decode_gid(gid);
+    if (xid.ok()) {
+      recovered.xids.push_back(std::move(*xid));
+      continue;
+    }
+    if (++skipped <= kMaxQuotedGids)
+      quoted += (quoted.empty() ? "'" : ", '") + escape_for_message(gid) + "'";
+  }
+  if (skipped > 0) {
+    recovered.reply.detail =
+        "skipped " + std::to_string(skipped) +
+        " prepared transaction(s) whose gid is not <formatID>_<base64>_<base64>: " + quoted +
+        (skipped > kMaxQuotedGids ? ", ..." : "");
+  }
+  return recovered;
+}
+
+XaReply PgConnection::rolled_back(int code, std::string detail) {
+  state_ = State::kRolledBack;
+  rollback_code_ = code;
+  return {code, std::move(detail)};
+}
+
+XaReply PgConnection::lost_reply(int code) const {
+  return {code, "connection lost: " + session_->lost_message()};
+}
+
+XaReply PgConnection::failure(Statement statement, const PgAnswer& answer, const Xid& xid) {
+  const Mapping mapping = map_failure(statement, answer.sqlstate, answer.lost);
+  std::string detail = std::string(statement_name(statement)) + ": " + answer.describe();
+  if (!mapping.reason.empty()) detail += "; " + std::string(mapping.reason);
+  XaReply reply{mapping.code, std::move(detail)};
+  log(mapping.attention, xid, reply);
+  return reply;
+}
+
+std::optional<XaReply> PgConnection::check_open_transaction(const char* verb) {
+  const PGTransactionStatusType status = session_->transaction_status();
+  if (session_->lost()) {
+    // Nothing was sent yet: a transaction that is not prepared dies with its session.
+    return rolled_back(XA_RBCOMMFAIL, "connection lost before " + std::string(verb) + ": " +
+                                          session_->lost_message());
+  }
+  if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR) return std::nullopt;
+  if (status == PQTRANS_IDLE) {
+    XaReply reply = rolled_back(XAER_PROTO,
+                                "no transaction is open on the session: the "
+                                "application ended the branch's transaction itself");
+    log(Attention::kError, *xid_, reply);
+    return reply;
+  }
+  return XaReply{XAER_PROTO, "a statement is still running on the session (results not consumed)"};
+}
+
+XaReply PgConnection::prepare_sql(const Xid& xid, bool probe) {
+  if (probe) {
+    PgAnswer written = session_->exec("SELECT txid_current_if_assigned()");
+    if (!written.ok) {
+      XaReply reply = failure(Statement::kReadOnlyProbe, written, xid);
+      if (!written.lost) discard_transaction();
+      return rolled_back(reply.code, std::move(reply.detail));
+    }
+    if (PQgetisnull(written.result.get(), 0, 0) != 0) return commit_sql(xid, /*read_only=*/true);
+  }
+  Result<std::string> gid = encode_gid(xid);
+  Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
+  if (!literal.ok()) {
+    discard_transaction();
+    return rolled_back(XA_RBPROTO, literal.status().message());
+  }
+  PgAnswer answer = session_->exec("PREPARE TRANSACTION " + *literal);
+  if (!answer.ok) {
+    XaReply reply = failure(Statement::kPrepare, answer, xid);
+    if (answer.lost) {
+      state_ = State::kInDoubt;
+      return reply;
+    }
+    return rolled_back(reply.code, std::move(reply.detail));
+  }
+  if (answer.tag() == "PREPARE TRANSACTION") {
+    state_ = State::kPrepared;
+    return {};
+  }
+  if (answer.tag() == "ROLLBACK") {
+    // Reference §3.5: PREPARE of a failed transaction "succeeds" with the tag ROLLBACK.
+    const std::string sqlstate = session_->app_failure();
+    return rolled_back(rollback_code(sqlstate),
+                       failed_sqlstate(sqlstate) + "; PREPARE TRANSACTION rolled it back");
+  }
+  state_ = State::kInDoubt;
+  XaReply reply{XAER_RMFAIL, "PREPARE TRANSACTION answered the unexpected command tag '" +
+                                 std::string(answer.tag()) + "'"};
+  log(Attention::kError, xid, reply);
+  return reply;
+}
+
+XaReply PgConnection::commit_sql(const Xid& xid, bool read_only) {
+  PgAnswer answer = session_->exec("COMMIT");
+  if (!answer.ok) {
+    XaReply reply = failure(Statement::kCommit, answer, xid);
+    if (answer.lost) {
+      state_ = State::kInDoubt;
+      return reply;
+    }
+    return rolled_back(reply.code, std::move(reply.detail));
+  }
+  if (answer.tag() == "COMMIT") {
+    state_ = State::kCompleted;
+    return {read_only ? XA_RDONLY : XA_OK, ""};
+  }
+  if (answer.tag() == "ROLLBACK") {
+    // Like PREPARE, COMMIT of a failed transaction "succeeds" with the tag ROLLBACK.
+    const std::string sqlstate = session_->app_failure();
+    return rolled_back(rollback_code(sqlstate),
+                       failed_sqlstate(sqlstate) + "; COMMIT rolled it back");
+  }
+  state_ = State::kInDoubt;
+  XaReply reply{XAER_RMFAIL,
+                "COMMIT answered the unexpected command tag '" + std::string(answer.tag()) + "'"};
+  log(Attention::kError, xid, reply);
+  return reply;
+}
+
+XaReply PgConnection::rollback_sql() {
+  if (session_->lost()) return {};  // a transaction that is not prepared died with its session
+  const PGTransactionStatusType status = session_->transaction_status();
+  if (status == PQTRANS_IDLE || status == PQTRANS_UNKNOWN) return {};
+  PgAnswer answer = session_->exec("ROLLBACK");
+  if (answer.ok) return {};
+  const Mapping mapping = map_failure(Statement::kRollback, answer.sqlstate, answer.lost);
+  return {mapping.code, "ROLLBACK: " + answer.describe()};
+}
+
+void PgConnection::discard_transaction() {
+  // Its answer changes nothing: a transaction that cannot be rolled back here dies with the
+  // session, and a lost session is already marked unusable.
+  static_cast<void>(rollback_sql());
+}
+
+XaReply PgConnection::finish_prepared(Statement statement, const Xid& xid) {
+  if (session_->lost()) return lost_reply(XAER_RMFAIL);
+  Result<std::string> gid = encode_gid(xid);
+  Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
+  if (!literal.ok()) return {XAER_INVAL, literal.status().message()};
+  const PGTransactionStatusType status = session_->transaction_status();
+  if (status == PQTRANS_UNKNOWN) return lost_reply(XAER_RMFAIL);
+  if (status != PQTRANS_IDLE) {
+    // It would fail with 25001 and abort the session's open transaction: refuse instead.
+    return {XAER_PROTO, std::string(statement_name(statement)) +
+                            " must run outside a transaction block, and this session has one open"};
+  }
+  PgAnswer answer = session_->exec(std::string(statement_name(statement)) + " " + *literal);
+  if (!answer.ok) {
+    if (answer.lost && is_current(xid)) state_ = State::kInDoubt;
+    return failure(statement, answer, xid);
+  }
+  if (is_current(xid)) state_ = State::kCompleted;
+  return {};
+}
+
+void PgConnection::log(Attention attention, const Xid& xid, const XaReply& reply) const {
+  if (attention == Attention::kNone) return;
+  const std::string where = "data source '" + session_->data_source() + "', branch " +
+                            xid.to_string() + ": " + xa_code_name(reply.code) + ": " + reply.detail;
+  if (attention == Attention::kError) {
+    XATM_LOG(error) << where;
+  } else {
+    XATM_LOG(warning) << where;
+  }
+}
+
+}  // namespace xatm::postgresql::internal

@@ -1,0 +1,88 @@
+// PgConnection: the XaConnection of the PostgreSQL driver, one libpq session.
+//
+// The verbs, and the SQL each sends (reference/xa-rm-semantics.md §3.9 maps every answer):
+//   start     BEGIN, after checking that the session is idle
+//   end       no SQL: the transaction status and what the application's statements did decide;
+//             a failed transaction is rolled back right away (ROLLBACK) and answers RB(SQLSTATE)
+//   prepare   SELECT txid_current_if_assigned(); NULL (nothing written) → COMMIT and XA_RDONLY,
+//             so no read-only branch is ever left prepared; otherwise PREPARE TRANSACTION '<gid>'
+//             and its command tag checked (ROLLBACK = the transaction had failed: RB vote)
+//   commit    one phase: COMMIT (tag checked); two phase: COMMIT PREPARED '<gid>' on an idle
+//             session, this one or any other of the same database and role
+//   rollback  ROLLBACK (not prepared) / ROLLBACK PREPARED '<gid>' (prepared, or not known here)
+//   recover   SELECT gid FROM pg_prepared_xacts (this database; this role unless superuser)
+//   forget    XAER_NOTA: PostgreSQL never completes a branch on its own
+//
+// The session remembers the branch it carries. After a failed prepare (or a rollback answered by
+// xa_end or one-phase commit) the branch is "rolled back here": rollback answers XA_OK and commit
+// XAER_NOTA without SQL, so a gid that another session prepared (42710, a reused XID) is never
+// finished from here. A lost connection makes the session unusable for good.
+//
+// Thread safety: used by one thread at a time (XaConnection's contract).
+#ifndef XATM_DRIVERS_POSTGRESQL_PG_CONNECTION_H_
+#define XATM_DRIVERS_POSTGRESQL_PG_CONNECTION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "pg_error_mapping.h"
+#include "pg_session.h"
+#include "xatm/resource.h"
+
+namespace xatm::postgresql::internal {
+
+class PgConnection : public XaConnection {
+ public:
+  explicit PgConnection(std::unique_ptr<PgSession> session);
+
+  XaReply start(const Xid& xid) override;
+  XaReply end(const Xid& xid) override;
+  XaReply prepare(const Xid& xid) override;
+  XaReply commit(const Xid& xid, bool one_phase) override;
+  XaReply rollback(const Xid& xid) override;
+  XaReply forget(const Xid& xid) override;
+  Recovered recover() override;
+  // False once the session is lost, and when no branch is in progress but a transaction is open
+  // on it (the application kept using the handle after its transaction ended): the next
+  // xa_start would refuse it, so the pool should not keep it.
+  [[nodiscard]] bool usable() const override;
+
+  // The libpq handle the application runs its SQL on. Owned by this object.
+  [[nodiscard]] PGconn* native() const { return session_->native(); }
+
+ private:
+  enum class State {
+    kIdle,        // no branch
+    kActive,      // BEGIN done; the application works on the session
+    kEnded,       // xa_end answered XA_OK
+    kRolledBack,  // rolled back here (xa_end, a failed prepare, one-phase commit, xa_rollback)
+    kPrepared,    // PREPARE TRANSACTION succeeded here
+    kInDoubt,     // the answer to PREPARE TRANSACTION or COMMIT was lost
+    kCompleted,   // committed or rolled back for good (read-only, one phase, phase 2)
+  };
+
+  [[nodiscard]] bool is_current(const Xid& xid) const { return xid_.has_value() && *xid_ == xid; }
+  // A reply for a branch that is rolled back from now on (the session remembers the code).
+  XaReply rolled_back(int code, std::string detail);
+  // Maps a failed statement (§3.9), logs it as loudly as the mapping asks, builds the reply.
+  XaReply failure(Statement statement, const PgAnswer& answer, const Xid& xid);
+  XaReply lost_reply(int code) const;
+  // The transaction status before prepare / one-phase commit, as a reply when it forbids them.
+  std::optional<XaReply> check_open_transaction(const char* verb);
+  XaReply prepare_sql(const Xid& xid, bool probe);
+  XaReply commit_sql(const Xid& xid, bool read_only);
+  XaReply rollback_sql();
+  void discard_transaction();  // rollback_sql() whose answer does not matter
+  XaReply finish_prepared(Statement statement, const Xid& xid);
+  void log(Attention attention, const Xid& xid, const XaReply& reply) const;
+
+  std::unique_ptr<PgSession> session_;
+  State state_ = State::kIdle;
+  std::optional<Xid> xid_;             // the branch this session carries or carried last
+  int rollback_code_ = XA_RBROLLBACK;  // what a kRolledBack branch answers again
+};
+
+}  // namespace xatm::postgresql::internal
+
+#endif  // XATM_DRIVERS_POSTGRESQL_PG_CONNECTION_H_

@@ -1,0 +1,193 @@
+#include "pg_conninfo.h"
+
+#include <array>
+#include <cctype>
+#include <utility>
+
+namespace xatm::postgresql::internal {
+namespace {
+
+constexpr std::string_view kRedacted = "********";
+
+struct Span {
+  std::size_t begin;
+  std::size_t end;
+};
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+bool is_uri(std::string_view conninfo) {
+  return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+}
+
+// Password values in the keyword form, read as leniently as possible: when the text cannot be
+// tokenized after a "password" keyword, everything after it counts as the password.
+std::vector<Span> keyword_form_passwords(std::string_view text) {
+  std::vector<Span> spans;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    const std::size_t key_begin = i;
+    while (i < text.size() && text[i] != '=' && !is_space(text[i])) ++i;
+    const bool is_password = text.substr(key_begin, i - key_begin) == "password";
+    while (i < text.size() && is_space(text[i])) ++i;
+    if (i >= text.size() || text[i] != '=') {
+      if (is_password && i < text.size()) spans.push_back({i, text.size()});
+      return spans;
+    }
+    ++i;
+    while (i < text.size() && is_space(text[i])) ++i;
+    const std::size_t value_begin = i;
+    const bool quoted = i < text.size() && text[i] == '\'';
+    if (quoted) ++i;
+    while (i < text.size() && (quoted ? text[i] != '\'' : !is_space(text[i]))) {
+      if (text[i] == '\\' && i + 1 < text.size()) ++i;
+      ++i;
+    }
+    if (quoted && i < text.size()) ++i;  // the closing quote
+    if (is_password && i > value_begin) spans.push_back({value_begin, i});
+  }
+  return spans;
+}
+
+// Password values in the URI form: the userinfo's "user:password@" and "password=" parameters.
+std::vector<Span> uri_form_passwords(std::string_view text) {
+  std::vector<Span> spans;
+  const std::size_t authority = text.find("://") + 3;
+  const std::size_t authority_end = std::min(text.find('/', authority), text.find('?', authority));
+  const std::size_t at = text.substr(0, authority_end).rfind('@');
+  if (at != std::string_view::npos && at >= authority) {
+    const std::size_t colon = text.find(':', authority);
+    if (colon < at) spans.push_back({colon + 1, at});
+  }
+  std::size_t query = text.find('?', authority);
+  while (query != std::string_view::npos) {
+    const std::size_t begin = query + 1;
+    const std::size_t end = std::min(text.find('&', begin), text.size());
+    if (text.substr(begin, end - begin).starts_with("password=")) {
+      spans.push_back({begin + 9, end});
+    }
+    query = end < text.size() ? end : std::string_view::npos;
+  }
+  return spans;
+}
+
+std::vector<Span> password_spans(std::string_view conninfo) {
+  return is_uri(conninfo) ? uri_form_passwords(conninfo) : keyword_form_passwords(conninfo);
+}
+
+void replace_all(std::string& text, std::string_view what) {
+  if (what.empty()) return;
+  for (std::size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + kRedacted.size())) {
+    text.replace(at, what.size(), kRedacted);
+  }
+}
+
+bool mentions_any(std::string_view message, std::initializer_list<std::string_view> needles) {
+  for (std::string_view needle : needles) {
+    if (message.find(needle) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<const char*> ConnectParams::keyword_pointers() const {
+  std::vector<const char*> pointers;
+  for (const std::string& keyword : keywords) pointers.push_back(keyword.c_str());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+std::vector<const char*> ConnectParams::value_pointers() const {
+  std::vector<const char*> pointers;
+  for (const std::string& value : values) pointers.push_back(value.c_str());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+ConnectParams build_params(const DataSource& config) {
+  ConnectParams params;
+  auto add = [&params](std::string keyword, std::string value) {
+    params.keywords.push_back(std::move(keyword));
+    params.values.push_back(std::move(value));
+  };
+  add("fallback_application_name", "xatm");
+  // Always present, even empty (libpq ignores empty values): only the first "dbname" entry is
+  // ever expanded, so a typed dbname below is always taken as a plain database name.
+  add("dbname", config.conninfo);
+  add("connect_timeout", std::to_string(config.connect_timeout.count()));
+  if (config.host) add("host", *config.host);
+  if (config.port) add("port", std::to_string(*config.port));
+  if (config.user) add("user", *config.user);
+  if (config.password) add("password", *config.password);
+  if (config.dbname) add("dbname", *config.dbname);
+  return params;
+}
+
+Status check_conninfo(const std::string& data_source, const std::string& conninfo) {
+  if (conninfo.empty()) return Status();
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options != nullptr) {
+    PQconninfoFree(options);
+    return Status();
+  }
+  std::string why = error == nullptr ? "out of memory" : error;
+  if (error != nullptr) PQfreemem(error);
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  return invalid_argument_error("data source '" + data_source + "': invalid conninfo '" +
+                                redact_conninfo(conninfo) + "': " + scrub_message(why, conninfo));
+}
+
+Status connect_failure(const std::string& data_source, const std::string& target,
+                       std::string_view message) {
+  std::string text = "data source '" + data_source + "': cannot connect to PostgreSQL (" + target +
+                     "): " + std::string(message);
+  const bool fix_settings = mentions_any(
+      message,
+      {"authentication failed", "no password supplied", "does not exist", "no pg_hba.conf entry",
+       "permission denied for database", "invalid connection option", "invalid integer value",
+       "invalid port number", "invalid sslmode", "not currently accepting connections",
+       "certificate verify failed", "does not support SSL"});
+  if (fix_settings) return invalid_argument_error(std::move(text));
+  return unavailable_error(std::move(text));
+}
+
+std::string describe_target(const PGconn* conn) {
+  std::string text;
+  auto add = [&text](std::string_view keyword, const char* value) {
+    if (value == nullptr || *value == '\0') return;
+    if (!text.empty()) text += ' ';
+    text += std::string(keyword) + "=" + value;
+  };
+  add("host", PQhost(conn));
+  add("port", PQport(conn));
+  add("dbname", PQdb(conn));
+  add("user", PQuser(conn));
+  return text;
+}
+
+std::string redact_conninfo(std::string_view conninfo) {
+  std::string out(conninfo);
+  std::vector<Span> spans = password_spans(conninfo);
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+    out.replace(it->begin, it->end - it->begin, kRedacted);
+  }
+  return out;
+}
+
+std::string scrub_message(std::string_view message, std::string_view conninfo) {
+  std::string out(message);
+  for (const Span& span : password_spans(conninfo)) {
+    std::string_view secret = conninfo.substr(span.begin, span.end - span.begin);
+    replace_all(out, secret);
+    if (secret.size() >= 2 && secret.front() == '\'' && secret.back() == '\'') {
+      replace_all(out, secret.substr(1, secret.size() - 2));
+    }
+  }
+  return out;
+}
+
+}  // namespace xatm::postgresql::internal

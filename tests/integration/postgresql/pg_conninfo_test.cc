@@ -1,0 +1,109 @@
+// Connection parameters and messages without secrets (pg_conninfo.h). No server needed.
+#include "pg_conninfo.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace xatm::postgresql::internal {
+namespace {
+
+std::string value_of(const ConnectParams& params, const std::string& keyword) {
+  std::string last;  // libpq takes the last non-empty value
+  for (std::size_t i = 0; i < params.keywords.size(); ++i) {
+    if (params.keywords[i] == keyword && !params.values[i].empty()) last = params.values[i];
+  }
+  return last;
+}
+
+TEST(PgConninfoTest, TypedFieldsComeAfterTheConninfoSoTheyOverrideIt) {
+  const ConnectParams params = build_params({.name = "billing",
+                                             .conninfo = "host=/a port=1 dbname=x",
+                                             .host = "/b",
+                                             .port = 5433,
+                                             .user = "app",
+                                             .password = "s3cret",
+                                             .dbname = "billing",
+                                             .connect_timeout = std::chrono::seconds(7)});
+  ASSERT_EQ(params.keywords.front(), "fallback_application_name");
+  ASSERT_EQ(params.keywords[1], "dbname");  // the conninfo: the first dbname is expanded
+  EXPECT_EQ(params.values[1], "host=/a port=1 dbname=x");
+  EXPECT_EQ(value_of(params, "host"), "/b");
+  EXPECT_EQ(value_of(params, "port"), "5433");
+  EXPECT_EQ(value_of(params, "user"), "app");
+  EXPECT_EQ(value_of(params, "password"), "s3cret");
+  EXPECT_EQ(value_of(params, "connect_timeout"), "7");
+  EXPECT_EQ(params.keyword_pointers().back(), nullptr);
+  EXPECT_EQ(params.value_pointers().size(), params.keywords.size() + 1);
+}
+
+TEST(PgConninfoTest, UnsetFieldsAreLeftToTheConninfo) {
+  const ConnectParams params = build_params({.name = "billing", .conninfo = ""});
+  EXPECT_EQ(value_of(params, "host"), "");
+  EXPECT_EQ(value_of(params, "password"), "");
+  EXPECT_EQ(value_of(params, "connect_timeout"), "5");
+  // Even an empty conninfo occupies the first dbname slot, so a typed dbname is never expanded.
+  EXPECT_EQ(params.keywords[1], "dbname");
+}
+
+TEST(PgConninfoTest, RedactsPasswordsInEveryForm) {
+  EXPECT_EQ(redact_conninfo("host=/x password=s3cret user=a"), "host=/x password=******** user=a");
+  EXPECT_EQ(redact_conninfo("password = 's3 cr\\'et' user=a"), "password = ******** user=a");
+  EXPECT_EQ(redact_conninfo("password"), "password");
+  EXPECT_EQ(redact_conninfo("user=a password"), "user=a password");
+  EXPECT_EQ(redact_conninfo("password s3cret"), "password ********");
+  EXPECT_EQ(redact_conninfo("postgresql://app:s3cret@db.example:5432/billing"),
+            "postgresql://app:********@db.example:5432/billing");
+  EXPECT_EQ(redact_conninfo("postgres://app@db/billing?password=s3cret&sslmode=require"),
+            "postgres://app@db/billing?password=********&sslmode=require");
+  EXPECT_EQ(redact_conninfo("postgresql://db/billing"), "postgresql://db/billing");
+}
+
+TEST(PgConninfoTest, ScrubsPasswordsQuotedInLibpqMessages) {
+  EXPECT_EQ(scrub_message("invalid percent-encoded token: \"sec%zzret\"",
+                          "postgresql://u:sec%zzret@h/db"),
+            "invalid percent-encoded token: \"********\"");
+  EXPECT_EQ(scrub_message("bad 's3 cret'", "password='s3 cret'"), "bad ********");
+}
+
+TEST(PgConninfoTest, InvalidConninfoIsInvalidArgumentWithoutThePassword) {
+  const Status status = check_conninfo("billing", "postgresql://u:sec%zzret@h/db");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("data source 'billing'"), std::string::npos);
+  EXPECT_EQ(status.message().find("sec%zzret"), std::string::npos) << status.message();
+  EXPECT_EQ(check_conninfo("billing", "nosuchoption=1 password=s3cret").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(check_conninfo("billing", "").ok());
+  EXPECT_TRUE(check_conninfo("billing", "host=/x dbname=y").ok());
+}
+
+TEST(PgConninfoTest, ConnectFailuresAreClassified) {
+  const char* fix[] = {
+      "FATAL:  password authentication failed for user \"app\"",
+      "fe_sendauth: no password supplied",
+      "FATAL:  database \"nodb\" does not exist",
+      "FATAL:  role \"nobody\" does not exist",
+      "FATAL:  no pg_hba.conf entry for host \"1.2.3.4\", user \"app\", database \"x\"",
+  };
+  for (const char* message : fix) {
+    EXPECT_EQ(connect_failure("billing", "host=/x", message).code(), StatusCode::kInvalidArgument)
+        << message;
+  }
+  const char* retry[] = {
+      "connection to server on socket \"/x/.s.PGSQL.5432\" failed: No such file or directory",
+      "connection to server at \"db\" (10.0.0.1), port 5432 failed: Connection refused",
+      "timeout expired",
+      "FATAL:  the database system is starting up",
+      "FATAL:  sorry, too many clients already",
+  };
+  for (const char* message : retry) {
+    EXPECT_EQ(connect_failure("billing", "host=/x", message).code(), StatusCode::kUnavailable)
+        << message;
+  }
+  const Status status = connect_failure("billing", "host=/x dbname=y", "boom");
+  EXPECT_EQ(status.message(),
+            "data source 'billing': cannot connect to PostgreSQL (host=/x dbname=y): boom");
+}
+
+}  // namespace
+}  // namespace xatm::postgresql::internal

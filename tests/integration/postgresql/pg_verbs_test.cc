@@ -1,0 +1,240 @@
+// Each XA verb of the PostgreSQL driver in each state a branch can be in, against the real
+// server: the answers of reference §3.9 and the state the server is left in.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include "pg_test_util.h"
+#include "xatm/xa.h"
+
+namespace xatm::postgresql::testing {
+namespace {
+
+class PgVerbsTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    session_ = open_session();
+    ASSERT_NE(session_, nullptr);
+  }
+
+  // start + UPDATE row `id` (+10) + end.
+  void write_branch(XaConnection& session, const Xid& xid, int id = 1) {
+    ASSERT_TRUE(is_xa(session.start(xid), XA_OK));
+    ASSERT_TRUE(
+        run(session, "UPDATE t SET balance = balance + 10 WHERE id = " + std::to_string(id)).ok());
+    ASSERT_TRUE(is_xa(session.end(xid), XA_OK));
+  }
+
+  std::unique_ptr<XaConnection> session_;
+  const Xid xid_ = fresh_xid();
+};
+
+TEST_F(PgVerbsTest, TwoPhaseCommitOnTheSameSession) {
+  write_branch(*session_, xid_);
+  EXPECT_TRUE(is_xa(session_->prepare(xid_), XA_OK));
+  EXPECT_TRUE(is_prepared(xid_));
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);  // free after PREPARE
+  EXPECT_EQ(balance(1), 100);
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+  EXPECT_FALSE(is_prepared(xid_));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_NOTA));  // idempotence: already done
+  EXPECT_TRUE(session_->usable());
+}
+
+TEST_F(PgVerbsTest, TwoPhaseCommitFromAnotherSession) {
+  write_branch(*session_, xid_);
+  ASSERT_TRUE(is_xa(session_->prepare(xid_), XA_OK));
+  std::unique_ptr<XaConnection> other = open_session();
+  EXPECT_TRUE(is_xa(other->commit(xid_, false), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+  EXPECT_TRUE(is_xa(other->commit(xid_, false), XAER_NOTA));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_NOTA));  // the server says 42704
+}
+
+TEST_F(PgVerbsTest, OnePhaseCommit) {
+  write_branch(*session_, xid_);
+  EXPECT_TRUE(is_xa(session_->commit(xid_, true), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+  EXPECT_FALSE(is_prepared(xid_));
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);
+}
+
+TEST_F(PgVerbsTest, RollbackOfAnActiveBranch) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 0 WHERE id = 1").ok());
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));  // idempotent, no SQL
+  EXPECT_EQ(balance(1), 100);
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);
+}
+
+TEST_F(PgVerbsTest, RollbackOfAnEndedBranch) {
+  write_branch(*session_, xid_);
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_EQ(balance(1), 100);
+  EXPECT_TRUE(is_xa(session_->start(fresh_xid()), XA_OK));  // the session is reusable
+}
+
+TEST_F(PgVerbsTest, RollbackOfAPreparedBranchHereAndElsewhere) {
+  write_branch(*session_, xid_);
+  ASSERT_TRUE(is_xa(session_->prepare(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_FALSE(is_prepared(xid_));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XAER_NOTA));
+
+  const Xid second = fresh_xid();
+  write_branch(*session_, second);
+  ASSERT_TRUE(is_xa(session_->prepare(second), XA_OK));
+  std::unique_ptr<XaConnection> other = open_session();
+  EXPECT_TRUE(is_xa(other->rollback(second), XA_OK));
+  EXPECT_TRUE(is_xa(other->rollback(second), XAER_NOTA));
+  EXPECT_EQ(balance(1), 100);
+}
+
+TEST_F(PgVerbsTest, UnknownXidIsNotaForCommitAndRollback) {
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_NOTA));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XAER_NOTA));
+  EXPECT_TRUE(is_xa(session_->end(xid_), XAER_NOTA));
+  EXPECT_TRUE(is_xa(session_->prepare(xid_), XAER_NOTA));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, true), XAER_NOTA));
+  EXPECT_TRUE(session_->usable());
+}
+
+TEST_F(PgVerbsTest, StartOnASessionThatCarriesABranchIsProto) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->start(fresh_xid()), XAER_PROTO));
+  ASSERT_TRUE(is_xa(session_->end(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->start(fresh_xid()), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+}
+
+TEST_F(PgVerbsTest, StartWithLocalWorkOpenIsOutside) {
+  ASSERT_TRUE(run(*session_, "BEGIN").ok());
+  EXPECT_TRUE(is_xa(session_->start(xid_), XAER_OUTSIDE));
+  ASSERT_TRUE(run(*session_, "ROLLBACK").ok());
+  EXPECT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+}
+
+TEST_F(PgVerbsTest, ASessionIsFreeForANewBranchRightAfterPrepare) {
+  write_branch(*session_, xid_, 1);
+  ASSERT_TRUE(is_xa(session_->prepare(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->start(xid_), XAER_DUPID));
+  const Xid next = fresh_xid();
+  write_branch(*session_, next, 2);
+  ASSERT_TRUE(is_xa(session_->prepare(next), XA_OK));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XA_OK));
+  EXPECT_TRUE(is_xa(session_->commit(next, false), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+  EXPECT_EQ(balance(2), 110);
+}
+
+TEST_F(PgVerbsTest, CallOrderErrorsAreProto) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->prepare(xid_), XAER_PROTO));        // before end
+  EXPECT_TRUE(is_xa(session_->commit(xid_, true), XAER_PROTO));   // before end
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_PROTO));  // not prepared
+  ASSERT_TRUE(is_xa(session_->end(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->end(xid_), XAER_PROTO));            // twice
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_PROTO));  // not prepared
+  EXPECT_TRUE(is_xa(session_->end(fresh_xid()), XAER_NOTA));      // not this session's
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+}
+
+TEST_F(PgVerbsTest, FinishingAnotherBranchWhileOneIsOpenIsRefusedWithoutHarm) {
+  std::unique_ptr<XaConnection> other = open_session();
+  write_branch(*other, xid_, 1);
+  ASSERT_TRUE(is_xa(other->prepare(xid_), XA_OK));
+  const Xid mine = fresh_xid();
+  ASSERT_TRUE(is_xa(session_->start(mine), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = balance + 1 WHERE id = 2").ok());
+  // COMMIT PREPARED inside a transaction block would fail with 25001 and abort `mine`.
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->end(mine), XA_OK));
+  EXPECT_TRUE(is_xa(session_->commit(mine, true), XA_OK));
+  EXPECT_TRUE(is_xa(other->commit(xid_, false), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+  EXPECT_EQ(balance(2), 101);
+}
+
+TEST_F(PgVerbsTest, ForgetIsNota) { EXPECT_TRUE(is_xa(session_->forget(xid_), XAER_NOTA)); }
+
+TEST_F(PgVerbsTest, FailedStatementMakesEndAnswerRollbackAndRollsBackAtOnce) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 0 WHERE id = 1").ok());
+  EXPECT_EQ(failing_sqlstate(*session_, "SELECT 1/0"), "22012");
+  EXPECT_EQ(failing_sqlstate(*session_, "SELECT 1"), "25P02");  // ignored: echoes the failure
+  EXPECT_TRUE(is_xa(session_->end(xid_), XA_RBROLLBACK));
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);  // ROLLBACK sent already
+  EXPECT_TRUE(is_xa(session_->prepare(xid_), XA_RBROLLBACK));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, true), XA_RBROLLBACK));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_NOTA));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_EQ(balance(1), 100);
+  EXPECT_TRUE(session_->usable());
+}
+
+TEST_F(PgVerbsTest, FailureUndoneWithASavepointDoesNotFailTheBranch) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "SAVEPOINT s").ok());
+  EXPECT_EQ(failing_sqlstate(*session_, "INSERT INTO t VALUES (1, 0)"), "23505");
+  ASSERT_TRUE(run(*session_, "ROLLBACK TO SAVEPOINT s").ok());
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 7 WHERE id = 1").ok());
+  EXPECT_TRUE(is_xa(session_->end(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, true), XA_OK));
+  EXPECT_EQ(balance(1), 7);
+}
+
+TEST_F(PgVerbsTest, TheApplicationCommittingItselfIsAProtocolError) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 1 WHERE id = 1").ok());
+  ASSERT_TRUE(run(*session_, "COMMIT").ok());  // escapes the global transaction
+  ASSERT_TRUE(run(*session_, "BEGIN").ok());
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 2 WHERE id = 2").ok());
+  EXPECT_TRUE(is_xa(session_->end(xid_), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_EQ(balance(2), 100);  // what came after the COMMIT was discarded
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);
+}
+
+TEST_F(PgVerbsTest, TheApplicationRollingBackItselfIsAProtocolError) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "ROLLBACK").ok());
+  EXPECT_TRUE(is_xa(session_->end(xid_), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->start(fresh_xid()), XA_OK));
+}
+
+TEST_F(PgVerbsTest, ASessionLeftWithATransactionOpenIsNotUsable) {
+  write_branch(*session_, xid_);
+  ASSERT_TRUE(is_xa(session_->commit(xid_, true), XA_OK));
+  EXPECT_TRUE(session_->usable());
+  ASSERT_TRUE(run(*session_, "BEGIN").ok());  // the application kept using the handle
+  EXPECT_FALSE(session_->usable());
+}
+
+TEST_F(PgVerbsTest, ResettingTheConnectionLosesTheBranch) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 0 WHERE id = 1").ok());
+  PQreset(native(*session_));  // a new server session: the branch is gone
+  EXPECT_TRUE(is_xa(session_->end(xid_), XA_RBCOMMFAIL));
+  EXPECT_FALSE(session_->usable());
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  EXPECT_EQ(balance(1), 100);
+}
+
+TEST_F(PgVerbsTest, RecoverListsPreparedBranches) {
+  write_branch(*session_, xid_);
+  ASSERT_TRUE(is_xa(session_->prepare(xid_), XA_OK));
+  XaConnection::Recovered recovered = open_session()->recover();
+  ASSERT_TRUE(is_xa(recovered.reply, XA_OK));
+  EXPECT_EQ(recovered.xids, std::vector<Xid>{xid_});
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
+  recovered = session_->recover();
+  EXPECT_TRUE(recovered.xids.empty());
+}
+
+}  // namespace
+}  // namespace xatm::postgresql::testing
