@@ -139,6 +139,13 @@ std::set<Xid> FakeResource::heuristic() const {
   return xids;
 }
 
+void FakeResource::prepare_detached(const Xid& xid) {
+  FakeConnection session(shared_from_this());
+  (void)session.start(xid);
+  (void)session.end(xid);
+  (void)session.prepare(xid);
+}  // closing the session detaches the prepared branch
+
 void FakeResource::complete_heuristically(const Xid& xid, int code) {
   std::lock_guard lock(mutex_);
   apply(0, Verb::kCommit, &xid, code);

@@ -31,15 +31,6 @@ class RecoveryTest : public ::testing::Test {
     return xid_of("node-1", milliseconds(0), std::chrono::minutes(10), index);
   }
 
-  // Leaves `xid` prepared on `rm` and detached from any session, as after a TM crash.
-  static void prepare_on(FakeResource& rm, const Xid& xid) {
-    std::unique_ptr<Resource> handle = rm.make_handle();
-    std::unique_ptr<XaConnection> session = std::move(handle->connect()).value();
-    ASSERT_EQ(session->start(xid).code, XA_OK);
-    ASSERT_EQ(session->end(xid).code, XA_OK);
-    ASSERT_EQ(session->prepare(xid).code, XA_OK);
-  }
-
   Recoverer recoverer(RecoveryOptions options = {}) {
     if (options.node_name.empty()) options.node_name = "node-1";
     handles_.clear();
@@ -56,8 +47,8 @@ class RecoveryTest : public ::testing::Test {
 
 TEST_F(RecoveryTest, CommitsEveryBranchOfALoggedDecisionAndWritesDone) {
   const Xid x = young();
-  prepare_on(*a_, x.branch(0));
-  prepare_on(*b_, x.branch(1));
+  a_->prepare_detached(x.branch(0));
+  b_->prepare_detached(x.branch(1));
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
   RecoveryReport report = recoverer().run();
   EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
@@ -77,7 +68,7 @@ TEST_F(RecoveryTest, ClosesADecisionWhoseBranchesAreAllGone) {
 
 TEST_F(RecoveryTest, RollsBackAnUnloggedBranchOfADeadIncarnation) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1)}).run();
   ASSERT_EQ(report.branches.size(), 1u);
   EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kRollback);
@@ -88,7 +79,7 @@ TEST_F(RecoveryTest, RollsBackAnUnloggedBranchOfADeadIncarnation) {
 
 TEST_F(RecoveryTest, LeavesAnUnloggedBranchThatMayStillBeInFlight) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   RecoveryReport report = recoverer().run();
   ASSERT_EQ(report.branches.size(), 1u);
   EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kLeave);
@@ -99,8 +90,8 @@ TEST_F(RecoveryTest, LeavesAnUnloggedBranchThatMayStillBeInFlight) {
 TEST_F(RecoveryTest, RollsBackAnUnloggedBranchPastItsDeadlinePlusGrace) {
   const Xid late = xid_of("node-1", std::chrono::minutes(5), std::chrono::seconds(60));
   const Xid within_grace = xid_of("node-1", std::chrono::seconds(70), std::chrono::seconds(60), 1);
-  prepare_on(*a_, late);
-  prepare_on(*b_, within_grace);
+  a_->prepare_detached(late);
+  b_->prepare_detached(within_grace);
   recoverer({.grace = std::chrono::seconds(30)}).run();
   EXPECT_EQ(a_->rolled_back().count(late), 1u);
   EXPECT_EQ(b_->prepared().size(), 1u) << "deadline passed 10 s ago, grace is 30 s";
@@ -109,8 +100,8 @@ TEST_F(RecoveryTest, RollsBackAnUnloggedBranchPastItsDeadlinePlusGrace) {
 TEST_F(RecoveryTest, NeverTouchesOtherNodesOrOtherFormats) {
   const Xid other_node = xid_of("node-2", std::chrono::hours(1), std::chrono::seconds(1));
   const Xid other_format = *Xid::make(1, std::vector<std::uint8_t>{1, 2, 3}, {});
-  prepare_on(*a_, other_node);
-  prepare_on(*a_, other_format);
+  a_->prepare_detached(other_node);
+  a_->prepare_detached(other_format);
   RecoveryReport report =
       recoverer({.owner_down_before = system_clock::now() + std::chrono::hours(1)}).run();
   EXPECT_TRUE(report.branches.empty());
@@ -119,7 +110,7 @@ TEST_F(RecoveryTest, NeverTouchesOtherNodesOrOtherFormats) {
 
 TEST_F(RecoveryTest, LeavesTransactionsThisProcessIsRunning) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1),
                                      .in_flight = [&](const Xid& g) { return g == x.global(); }})
                               .run();
@@ -129,7 +120,7 @@ TEST_F(RecoveryTest, LeavesTransactionsThisProcessIsRunning) {
 
 TEST_F(RecoveryTest, UnhealthyLogRollsBackNothing) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   log_.fail_commits(io_error("fdatasync: EIO"));
   ASSERT_FALSE(log_.log_commit({x.global(), {{"a", x}}}).ok());  // may or may not be on disk
   RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1)}).run();
@@ -140,8 +131,8 @@ TEST_F(RecoveryTest, UnhealthyLogRollsBackNothing) {
 
 TEST_F(RecoveryTest, UnreachableDataSourceKeepsTheDecisionOpen) {
   const Xid x = young();
-  prepare_on(*a_, x.branch(0));
-  prepare_on(*b_, x.branch(1));
+  a_->prepare_detached(x.branch(0));
+  b_->prepare_detached(x.branch(1));
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
   b_->script(Verb::kConnect, {.code = XAER_RMFAIL});
   RecoveryReport report = recoverer().run();
@@ -159,7 +150,7 @@ TEST_F(RecoveryTest, UnreachableDataSourceKeepsTheDecisionOpen) {
 
 TEST_F(RecoveryTest, CommitRetryLeavesTheBranchForTheNextPass) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
   a_->script(Verb::kCommit, {.code = XA_RETRY});
   RecoveryReport report = recoverer().run();
@@ -171,7 +162,7 @@ TEST_F(RecoveryTest, CommitRetryLeavesTheBranchForTheNextPass) {
 
 TEST_F(RecoveryTest, NotaInRecoveryMeansAlreadyCommitted) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
   a_->script(Verb::kCommit, {.code = XAER_NOTA});
   RecoveryReport report = recoverer().run();
@@ -181,7 +172,7 @@ TEST_F(RecoveryTest, NotaInRecoveryMeansAlreadyCommitted) {
 
 TEST_F(RecoveryTest, HeuristicRollbackIsRecordedAndKeepsTheDecisionOpen) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
   a_->script(Verb::kCommit, {.code = XA_HEURRB});
   RecoveryReport report = recoverer().run();
@@ -194,7 +185,7 @@ TEST_F(RecoveryTest, HeuristicRollbackIsRecordedAndKeepsTheDecisionOpen) {
 
 TEST_F(RecoveryTest, ScanPlansWithoutTouchingAnything) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
   const std::size_t calls = a_->calls().size();
   RecoveryReport report = recoverer().scan();
@@ -208,8 +199,8 @@ TEST_F(RecoveryTest, ScanPlansWithoutTouchingAnything) {
 
 TEST_F(RecoveryTest, OperatorCommitMakesADecisionDurableFirst) {
   const Xid x = young();
-  prepare_on(*a_, x.branch(0));
-  prepare_on(*b_, x.branch(1));
+  a_->prepare_detached(x.branch(0));
+  b_->prepare_detached(x.branch(1));
   Result<RecoveryReport> report = recoverer().commit(x.global());
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
@@ -223,7 +214,7 @@ TEST_F(RecoveryTest, OperatorCommitMakesADecisionDurableFirst) {
 
 TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
   Result<RecoveryReport> report = recoverer().rollback(x);
   EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
@@ -232,7 +223,7 @@ TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
 
 TEST_F(RecoveryTest, OperatorRollbackOfOneBranch) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   Result<RecoveryReport> report = recoverer().rollback(x);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(a_->rolled_back().count(x), 1u);
@@ -241,7 +232,7 @@ TEST_F(RecoveryTest, OperatorRollbackOfOneBranch) {
 
 TEST_F(RecoveryTest, ForgetClearsAHeuristicBranchAndItsRecords) {
   const Xid x = young();
-  prepare_on(*a_, x);
+  a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
   a_->complete_heuristically(x, XA_HEURRB);
   ASSERT_TRUE(log_.log_heuristic({{"a", x}, XA_HEURRB}).ok());

@@ -9,15 +9,6 @@ namespace {
 
 using ManagerRecoveryTest = CoordinatorTest;
 
-// Leaves `xid` prepared on `rm` and detached, as a crashed TM incarnation would.
-void prepare_on(FakeResource& rm, const Xid& xid) {
-  std::unique_ptr<Resource> handle = rm.make_handle();
-  std::unique_ptr<XaConnection> session = std::move(handle->connect()).value();
-  ASSERT_EQ(session->start(xid).code, XA_OK);
-  ASSERT_EQ(session->end(xid).code, XA_OK);
-  ASSERT_EQ(session->prepare(xid).code, XA_OK);
-}
-
 Xid earlier_incarnation_xid(std::uint64_t sequence) {
   auto created = std::chrono::time_point_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now() - std::chrono::seconds(5));
@@ -28,9 +19,9 @@ TEST_F(ManagerRecoveryTest, StartFinishesWhatAnEarlierIncarnationLeftInDoubt) {
   const Xid decided = earlier_incarnation_xid(1), undecided = earlier_incarnation_xid(2);
   auto log = std::make_unique<RecordingLog>();
   ASSERT_TRUE(log->log_commit({decided, {{"a", decided.branch(0)}, {"b", decided.branch(1)}}}).ok());
-  prepare_on(*a_, decided.branch(0));
-  prepare_on(*b_, decided.branch(1));
-  prepare_on(*a_, undecided.branch(0));
+  a_->prepare_detached(decided.branch(0));
+  b_->prepare_detached(decided.branch(1));
+  a_->prepare_detached(undecided.branch(0));
   RecordingLog* log_view = log.get();
   TransactionManager tm(test_options(), std::move(log));
   for (const auto& rm : {a_, b_}) ASSERT_TRUE(tm.add(rm->make_handle()).ok());

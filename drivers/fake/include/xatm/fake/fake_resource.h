@@ -94,6 +94,10 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   std::set<Xid> rolled_back() const;    // branches rolled back so far
   std::set<Xid> heuristic() const;      // heuristically completed, not yet forgotten
 
+  // Leaves `xid` prepared and detached from any session, as a crashed TM would: start, end and
+  // prepare on a session that is then closed. Recorded in calls() like any other work.
+  void prepare_detached(const Xid& xid);
+
   // Simulates the RM completing a prepared branch on its own (code: XA_HEURCOM, ...).
   void complete_heuristically(const Xid& xid, int code);
 
