@@ -7,10 +7,10 @@
 set -euo pipefail
 
 packages=(
-  # toolchain (clang also brings libFuzzer and the sanitizer runtimes through its Recommends)
-  build-essential cmake ninja-build pkg-config clang
-  # libraries
-  libboost-dev libboost-log-dev libboost-program-options-dev nlohmann-json3-dev
+  # toolchain; libclang-rt-14-dev holds clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # libraries (CLI11: the command line of xatm-recover)
+  libboost-dev libboost-log-dev libboost-program-options-dev nlohmann-json3-dev libcli11-dev
   libmysqlcppconn-dev libpq-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

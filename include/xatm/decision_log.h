@@ -51,11 +51,16 @@ class DecisionLog {
   // Appends a COMMIT record and returns only when it is durable (OK), or when it may not be
   // (any error). After an error the outcome of `record` is unknown: the caller must leave every
   // branch prepared for recovery, never roll back. kIOError after a failed write or sync, and
-  // every later append fails too (the failure is sticky; reopen the log to go on).
+  // every later append fails too (the failure is sticky; reopen the log to go on). Concurrent
+  // appends share writes and syncs (group commit); each still returns only once its own record
+  // is durable.
   virtual Status log_commit(const CommitRecord& record) = 0;
 
   // Appends a DONE record for `global`. Not forced: after a crash the decision may reappear
-  // and recovery finds its branches already committed, which is harmless.
+  // and recovery finds its branches already committed, which is harmless. It may return before
+  // the record is written, which then happens with the next appends (or when the log is
+  // closed); either way, once it returns OK, open_decisions() and open_heuristics() no longer
+  // list what it closed.
   virtual Status log_done(const Xid& global) = 0;
 
   // Appends a HEURISTIC record and returns when it is durable.
@@ -79,8 +84,10 @@ struct FileLogOptions {
   // The owning node's name (validate_node_name). Written into every segment header; a log
   // directory of another node is refused.
   std::string node_name;
-  // A segment larger than this is closed and a new one started; live decisions are carried
-  // into it and old segments that hold only finished transactions are deleted.
+  // The size of a segment file: each is preallocated to it (zero-filled), and when the next
+  // appends do not fit, a new segment is started, the live decisions are carried into it and
+  // the older segments, which then hold only finished transactions, are deleted. A segment
+  // grows past this size only when the live records alone fill it.
   std::uint64_t max_segment_bytes = 16 << 20;
 };
 

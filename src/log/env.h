@@ -1,8 +1,8 @@
 // The file layer under the decision log (STYLE 13).
 //
 // Every file, directory, sync and lock call of src/log goes through an Env, so that tests can
-// fail a chosen call (FaultInjectionEnv) and, later, drop unsynced data to simulate power loss.
-// posix_env() is the real one.
+// fail a chosen call (FaultInjectionEnv) and drop unsynced data to simulate a power loss
+// (PowerLossEnv, an in-memory file system). posix_env() is the real one.
 //
 // Errors: kIOError naming the path and the system error, unless a method says otherwise.
 // Thread safety: an Env's methods may be called from any thread concurrently. A WritableFile
@@ -21,16 +21,22 @@
 
 namespace xatm::internal {
 
-// A file open for appending. Destroying it closes the file; it never syncs on its own.
+// A file open for writing at explicit offsets. Destroying it closes the file; it never syncs on
+// its own.
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
 
   [[nodiscard]] virtual const std::string& path() const = 0;
 
-  // Writes all of `data` at the end of the file. After an error the file may hold any prefix
-  // of `data`.
-  virtual Status append(std::string_view data) = 0;
+  // Writes all of `data` at byte `offset` (pwrite), growing the file if it ends before. After an
+  // error the file may hold any prefix of `data` there.
+  virtual Status write_at(std::uint64_t offset, std::string_view data) = 0;
+
+  // Makes the file at least `size` bytes long with its blocks allocated (fallocate): the new
+  // bytes read as zeros, and later writes into them need no new blocks. Never shrinks the file.
+  // Not synced: an fsync makes the new size durable.
+  virtual Status allocate(std::uint64_t size) = 0;
 
   // fdatasync: the data and the metadata needed to read it back (the size) reach the disk.
   virtual Status sync_data() = 0;
@@ -38,7 +44,7 @@ class WritableFile {
   // fsync: the data and all of the file's metadata reach the disk.
   virtual Status sync() = 0;
 
-  // Cuts the file to `size` bytes (ftruncate); later appends go to the new end. Not synced.
+  // Cuts the file to `size` bytes (ftruncate). Not synced.
   virtual Status truncate(std::uint64_t size) = 0;
 };
 
@@ -65,7 +71,7 @@ class Env {
   // Creates the file at `path` with mode 0600; it must not exist yet.
   virtual Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) = 0;
 
-  // Opens the existing file at `path` for appending.
+  // Opens the existing file at `path` for writing.
   virtual Result<std::unique_ptr<WritableFile>> reopen_writable_file(const std::string& path) = 0;
 
   virtual Status remove_file(const std::string& path) = 0;

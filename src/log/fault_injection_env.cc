@@ -13,12 +13,17 @@ class FaultInjectionFile final : public WritableFile {
 
   [[nodiscard]] const std::string& path() const override { return base_->path(); }
 
-  Status append(std::string_view data) override {
-    Status injected = env_.on_call({EnvOp::kAppend, path(), std::string(data), 0, false});
-    if (injected.ok()) return base_->append(data);
+  Status write_at(std::uint64_t offset, std::string_view data) override {
+    Status injected = env_.on_call({EnvOp::kWrite, path(), std::string(data), offset, false});
+    if (injected.ok()) return base_->write_at(offset, data);
     // A failed write may leave part of the data behind; leave half, like a torn write.
-    base_->append(data.substr(0, data.size() / 2)).ignore_error();
+    base_->write_at(offset, data.substr(0, data.size() / 2)).ignore_error();
     return injected;
+  }
+
+  Status allocate(std::uint64_t size) override {
+    XATM_RETURN_IF_ERROR(env_.on_call({EnvOp::kAllocate, path(), {}, size, false}));
+    return base_->allocate(size);
   }
 
   Status sync_data() override {
@@ -50,7 +55,8 @@ std::string_view env_op_name(EnvOp op) {
     case EnvOp::kReadFile: return "read_file";
     case EnvOp::kNewFile: return "new_writable_file";
     case EnvOp::kReopenFile: return "reopen_writable_file";
-    case EnvOp::kAppend: return "append";
+    case EnvOp::kWrite: return "write";
+    case EnvOp::kAllocate: return "allocate";
     case EnvOp::kSyncData: return "sync_data";
     case EnvOp::kSync: return "sync";
     case EnvOp::kTruncate: return "truncate";
@@ -76,7 +82,23 @@ void FaultInjectionEnv::clear_calls() {
   calls_.clear();
 }
 
+void FaultInjectionEnv::set_recording(bool on) {
+  std::lock_guard lock(mu_);
+  recording_ = on;
+}
+
+void FaultInjectionEnv::set_call_hook(std::function<void(const EnvCall&)> hook) {
+  std::lock_guard lock(mu_);
+  hook_ = std::move(hook);
+}
+
 Status FaultInjectionEnv::on_call(EnvCall call) {
+  std::function<void(const EnvCall&)> hook;
+  {
+    std::lock_guard lock(mu_);
+    hook = hook_;
+  }
+  if (hook) hook(call);
   std::lock_guard lock(mu_);
   bool fail = false;
   for (auto it = armed_.begin(); it != armed_.end(); ++it) {
@@ -89,7 +111,7 @@ Status FaultInjectionEnv::on_call(EnvCall call) {
   call.failed = fail;
   std::string path = call.path;
   EnvOp op = call.op;
-  calls_.push_back(std::move(call));
+  if (recording_) calls_.push_back(std::move(call));
   if (!fail) return Status();
   return io_error("injected failure of " + std::string(env_op_name(op)) + " " + path);
 }

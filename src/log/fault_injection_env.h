@@ -3,9 +3,9 @@
 //
 //   FaultInjectionEnv env(posix_env());
 //   env.fail_call(EnvOp::kSyncData);        // the next fdatasync fails with kIOError
-//   env.fail_call(EnvOp::kAppend, 2);       // the third append from now fails
+//   env.fail_call(EnvOp::kWrite, 2);        // the third write from now fails
 //
-// An injected failure does not reach the base Env, except that a failed append first writes
+// An injected failure does not reach the base Env, except that a failed write first writes
 // the first half of its data (a torn write). Each fail_call() arms one failure.
 //
 // Thread safety: all methods may be called concurrently (one mutex guards the call record and
@@ -15,6 +15,7 @@
 #define XATM_SRC_LOG_FAULT_INJECTION_ENV_H_
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -30,7 +31,8 @@ enum class EnvOp {
   kReadFile,
   kNewFile,
   kReopenFile,
-  kAppend,
+  kWrite,     // WritableFile::write_at
+  kAllocate,  // WritableFile::allocate
   kSyncData,  // WritableFile::sync_data (fdatasync)
   kSync,      // WritableFile::sync (fsync)
   kTruncate,
@@ -45,8 +47,8 @@ std::string_view env_op_name(EnvOp op);
 struct EnvCall {
   EnvOp op;
   std::string path;
-  std::string data;        // kAppend: the bytes to write
-  std::uint64_t size = 0;  // kTruncate: the new size
+  std::string data;        // kWrite: the bytes to write
+  std::uint64_t size = 0;  // kWrite: the offset; kTruncate, kAllocate: the size
   bool failed = false;     // an injected failure
 };
 
@@ -57,9 +59,15 @@ class FaultInjectionEnv final : public Env {
   // Arms a failure: the call of `op` after `skip` further calls of `op` fails with kIOError.
   void fail_call(EnvOp op, int skip = 0);
 
-  // Every call so far, oldest first; clear_calls() forgets them.
+  // Every call so far, oldest first; clear_calls() forgets them. set_recording(false) stops
+  // recording (long tests), failures stay armed.
   std::vector<EnvCall> calls() const;
   void clear_calls();
+  void set_recording(bool on);
+
+  // Calls `hook` with every call before it is recorded and made, outside this Env's mutex, so
+  // that it may block: tests hold a thread inside a call with it. An empty hook removes it.
+  void set_call_hook(std::function<void(const EnvCall&)> hook);
 
   // Records `call` and returns kIOError if an armed failure matches it. Used by this Env's files.
   Status on_call(EnvCall call);
@@ -83,8 +91,10 @@ class FaultInjectionEnv final : public Env {
 
   Env& base_;
   mutable std::mutex mu_;
-  std::vector<EnvCall> calls_;       // guarded by mu_
-  std::vector<ArmedFailure> armed_;  // guarded by mu_
+  std::vector<EnvCall> calls_;                // guarded by mu_
+  std::vector<ArmedFailure> armed_;           // guarded by mu_
+  bool recording_ = true;                     // guarded by mu_
+  std::function<void(const EnvCall&)> hook_;  // guarded by mu_
 };
 
 }  // namespace xatm::internal

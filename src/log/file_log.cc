@@ -1,10 +1,11 @@
 #include "log/file_log.h"
 
+#include <cassert>
 #include <filesystem>
 #include <utility>
+#include <variant>
 
 #include "log/log_format.h"
-#include "log/log_record.h"
 #include "log/posix_env.h"
 #include "logging.h"
 
@@ -46,58 +47,69 @@ Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options
   XATM_RETURN_IF_ERROR(create_log_dir(env, options.dir));
   Result<std::unique_ptr<FileLock>> lock = lock_log_dir(env, options.dir);
   if (!lock.ok()) return lock.status();
-  Result<RecoveredLog> recovered = recover_log(env, options.dir, options.node_name);
+  Result<RecoveredLog> recovered =
+      recover_log(env, options.dir, options.node_name, options.max_segment_bytes);
   if (!recovered.ok()) return recovered.status();
   return std::unique_ptr<DecisionLog>(std::make_unique<FileLog>(
       env, options, std::move(lock).value(), std::move(recovered).value()));
 }
 
 FileLog::FileLog(Env& env, FileLogOptions options, std::unique_ptr<FileLock> lock, RecoveredLog log)
-    : env_(env),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       lock_(std::move(lock)),
       state_(std::move(log.state)),
-      writer_(std::move(log.writer)),
-      segments_(std::move(log.segments)),
-      carried_bytes_(kSegmentHeaderSize) {}
+      segments_(env, options_.dir, options_.node_name, options_.max_segment_bytes,
+                std::move(log.writer), std::move(log.segments)) {}
+
+FileLog::~FileLog() {
+  // Every appender has returned, so no leader is active and only deferred DONE records can be
+  // queued: write them (not synced, like any DONE).
+  std::unique_lock lock(mu_);
+  assert(!leading_ && waiting_ == 0);
+  if (queue_.empty() || !failure_.ok()) return;
+  leading_ = true;
+  lead_locked(lock).ignore_error();  // logged; a lost DONE is harmless
+}
 
 Status FileLog::log_commit(const CommitRecord& record) {
   Result<std::string> payload = encode_payload(record);
   if (!payload.ok()) return payload.status();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
-  switch (state_.match(record)) {
+  switch (match_locked(record)) {
     case LogState::Match::kIdentical: return Status();  // durable already
     case LogState::Match::kConflict:
       return already_exists_error("decision log: a different COMMIT record for " +
                                   record.global.to_string() + " is live");
     case LogState::Match::kNone: break;
   }
-  XATM_RETURN_IF_ERROR(append_locked(RecordType::kCommit, *payload, /*sync=*/true));
-  state_.add_commit(record);
-  return Status();
+  return append_locked(lock,
+                       {RecordType::kCommit, std::move(payload).value(), record, true, nullptr},
+                       /*wait=*/true);
 }
 
 Status FileLog::log_done(const Xid& global) {
   Result<std::string> payload = encode_payload(DoneRecord{global});
   if (!payload.ok()) return payload.status();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
-  // Not synced: a DONE lost in a crash only makes recovery visit a finished decision again.
-  XATM_RETURN_IF_ERROR(append_locked(RecordType::kDone, *payload, /*sync=*/false));
-  state_.mark_done(global);
-  return Status();
+  // Not synced, not waited for: a DONE lost in a crash only makes recovery visit a finished
+  // decision again.
+  return append_locked(
+      lock, {RecordType::kDone, std::move(payload).value(), DoneRecord{global}, false, nullptr},
+      /*wait=*/false);
 }
 
 Status FileLog::log_heuristic(const HeuristicRecord& record) {
   Result<std::string> payload = encode_payload(record);
   if (!payload.ok()) return payload.status();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
   if (state_.contains(record)) return Status();  // durable already
-  XATM_RETURN_IF_ERROR(append_locked(RecordType::kHeuristic, *payload, /*sync=*/true));
-  state_.add_heuristic(record);
-  return Status();
+  // An identical record still queued is written twice; replay skips the copy.
+  return append_locked(lock,
+                       {RecordType::kHeuristic, std::move(payload).value(), record, true, nullptr},
+                       /*wait=*/true);
 }
 
 std::vector<CommitRecord> FileLog::open_decisions() const {
@@ -115,79 +127,201 @@ Status FileLog::health() const {
   return failure_;
 }
 
-// A failure here is final for this object. After a failed fdatasync the kernel may already
-// have marked the unwritten pages clean, so a second fdatasync could succeed with the record
-// not on disk: retrying and then reporting durability would be a lie. The caller of the failed
-// append treats its record as in doubt; reopening reads back whatever did reach the disk.
-Status FileLog::append_locked(RecordType type, const std::string& payload, bool sync) {
-  Status status = rotate_if_needed_locked();
-  if (status.ok()) status = writer_->append(type, payload);
-  if (status.ok() && sync) status = writer_->sync_data();
-  if (status.ok()) return status;
-  failure_ = status;
-  XATM_LOG(error) << status.message() << "; the decision log is unusable until it is reopened";
-  return failure_;
+FileLog::Stats FileLog::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
-Status FileLog::rotate_if_needed_locked() {
-  std::uint64_t size = writer_->size();
-  if (size <= options_.max_segment_bytes) return Status();
-  // Rotation copies every live record; waiting until the segment holds at least as many new
-  // bytes as copied ones keeps that copying proportional to the appends.
-  if (size - carried_bytes_ < carried_bytes_) return Status();
-  return rotate_locked();
+std::size_t FileLog::queue_length() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
 }
 
-Status FileLog::rotate_locked() {
-  // The old segment first: DONE records are written without a sync, and once a newer segment
-  // exists a torn record in an older one is damage, not a torn tail.
-  XATM_RETURN_IF_ERROR(writer_->sync_data());
-  Result<std::unique_ptr<SegmentWriter>> next =
-      SegmentWriter::create(env_, options_.dir, writer_->number() + 1, options_.node_name);
-  if (!next.ok()) return next.status();
-  XATM_RETURN_IF_ERROR(carry_live_records_locked(**next));
-  XATM_RETURN_IF_ERROR((*next)->sync());
-  writer_ = std::move(next).value();
-  carried_bytes_ = writer_->size();
-  segments_.push_back(writer_->number());
-  return remove_old_segments_locked();
-}
-
-Status FileLog::carry_live_records_locked(SegmentWriter& next) {
-  for (const CommitRecord& record : state_.open_decisions()) {
-    Result<std::string> payload = encode_payload(record);
-    if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
-    XATM_RETURN_IF_ERROR(next.append(RecordType::kCommit, *payload));
-  }
-  for (const HeuristicRecord& record : state_.open_heuristics()) {
-    Result<std::string> payload = encode_payload(record);
-    if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
-    XATM_RETURN_IF_ERROR(next.append(RecordType::kHeuristic, *payload));
-  }
-  return Status();
-}
-
-// The current segment now holds every live record durably, so the older ones hold nothing
-// needed. They go oldest first and removal stops at the first failure: the segments left are
-// then always the newest ones, which replay to the same state (log_state.h).
-Status FileLog::remove_old_segments_locked() {
-  auto kept = segments_.begin();
-  for (; kept != segments_.end() && *kept < writer_->number(); ++kept) {
-    Status removed = env_.remove_file(segment_path(*kept));
-    if (!removed.ok()) {
-      XATM_LOG(warning) << "decision log: " << removed.message()
-                        << "; the segment stays and is removed at the next rotation";
-      break;
+LogState::Match FileLog::match_locked(const CommitRecord& record) const {
+  LogState::Match match = state_.match(record);
+  if (match != LogState::Match::kNone) return match;
+  // A queued identical COMMIT is not durable yet: this one is queued too (replay skips the
+  // copy), so that its appender returns only once a copy is durable.
+  for (const Pending& pending : queue_) {
+    const auto* queued = std::get_if<CommitRecord>(&pending.record);
+    if (queued != nullptr && queued->global == record.global && !(*queued == record)) {
+      return LogState::Match::kConflict;
     }
   }
-  segments_.erase(segments_.begin(), kept);
-  Status synced = env_.sync_dir(options_.dir);
-  if (!synced.ok()) return synced.with_context("decision log: removing old segments");
+  return LogState::Match::kNone;
+}
+
+Status FileLog::append_locked(std::unique_lock<std::mutex>& lock, Pending pending, bool wait) {
+  std::shared_ptr<Waiter> waiter;
+  if (wait) {
+    waiter = std::make_shared<Waiter>();
+    pending.waiter = waiter;
+    ++waiting_;
+  }
+  queued_bytes_ += kRecordHeaderSize + pending.payload.size();
+  queue_.push_back(std::move(pending));
+  if (!wait) {
+    // A DONE takes effect in memory now (a lost one is harmless), and again, idempotently, once
+    // written. It goes out with the next batch; nobody leads one for it until enough wait.
+    state_.replay(queue_.back().record).ignore_error();
+    if (leading_ || queued_bytes_ < kMaxDeferredBytes) return Status();
+    leading_ = true;
+    return lead_locked(lock);
+  }
+  if (!leading_) {
+    // Nobody leads, so only deferred DONE records are queued, in front of this one.
+    leading_ = true;
+    lead_locked(lock).ignore_error();  // completes this record too
+    return waiter->status;
+  }
+  // A batch is under way: its leader, or the next one, writes this record.
+  lock.unlock();
+  int state;
+  while ((state = waiter->state.load(std::memory_order_acquire)) == Waiter::kWaiting) {
+    waiter->state.wait(Waiter::kWaiting, std::memory_order_acquire);
+  }
+  if (state == Waiter::kDone) return waiter->status;
+  lock.lock();
+  lead_locked(lock).ignore_error();  // completes this record too
+  return waiter->status;
+}
+
+Status FileLog::lead_locked(std::unique_lock<std::mutex>& lock) {
+  Status first = write_batch_locked(lock);
+  // Records nobody waits for have no thread to lead their batch: while an appender waits behind
+  // them, this one leads on.
+  while (waiting_ > 0 && queue_.front().waiter == nullptr) {
+    write_batch_locked(lock).ignore_error();  // reported to the waiters, and sticky
+  }
+  // The lead passes to the appender at the front. Without one, the queue is empty or holds
+  // DONE records only, which wait for the next batch.
+  std::shared_ptr<Waiter> next = waiting_ > 0 ? queue_.front().waiter : nullptr;
+  if (!next) leading_ = false;
+  lock.unlock();
+  if (next) {
+    next->state.store(Waiter::kLead, std::memory_order_release);
+    next->state.notify_one();
+  }
+  return first;
+}
+
+Status FileLog::write_batch_locked(std::unique_lock<std::mutex>& lock) {
+  std::vector<std::shared_ptr<Waiter>> wake;
+  Status status = failure_;
+  if (status.ok()) {
+    const bool sync = take_batch_locked();
+    // A new segment starts with the live records: the state now, before this batch.
+    const bool rotate = segments_.should_rotate(batch_bytes_);
+    std::vector<CommitRecord> live_commits;
+    std::vector<HeuristicRecord> live_heuristics;
+    if (rotate) {
+      live_commits = state_.open_decisions();
+      live_heuristics = state_.open_heuristics();
+    }
+    lock.unlock();
+    status = write_batch(rotate, live_commits, live_heuristics, sync);
+    lock.lock();
+    complete_batch_locked(status, sync, rotate, wake);
+  }
+  if (!status.ok()) fail_queue_locked(status, wake);
+  // Woken without mu_ held, or each of them would wake only to wait for it.
+  lock.unlock();
+  wake_all(wake);
+  lock.lock();
+  return status;
+}
+
+bool FileLog::take_batch_locked() {
+  // A prefix of the queue, bounded in bytes. Pointers, because other appenders push_back while
+  // the mutex is released; a deque keeps its elements in place meanwhile.
+  batch_records_.clear();
+  batch_bytes_ = 0;
+  bool sync = false;
+  for (Pending& pending : queue_) {
+    std::size_t record_bytes = kRecordHeaderSize + pending.payload.size();
+    if (!batch_records_.empty() && batch_bytes_ + record_bytes > kMaxBatchBytes) break;
+    batch_bytes_ += record_bytes;
+    sync = sync || pending.sync;
+    batch_records_.push_back(&pending);
+  }
+  return sync;
+}
+
+void FileLog::complete_batch_locked(const Status& status, bool sync, bool rotate,
+                                    std::vector<std::shared_ptr<Waiter>>& wake) {
+  if (status.ok()) {
+    for (const Pending* pending : batch_records_) {
+      // Cannot fail: a conflicting COMMIT is never queued (match_locked).
+      state_.replay(pending->record).ignore_error();
+    }
+    stats_.records += batch_records_.size();
+    ++stats_.batches;
+    if (sync) ++stats_.synced_batches;
+    if (rotate) ++stats_.rotations;
+  } else {
+    failure_ = status;
+    XATM_LOG(error) << status.message() << "; the decision log is unusable until it is reopened";
+  }
+  wake.reserve(batch_records_.size());
+  for (std::size_t i = 0; i < batch_records_.size(); ++i) {
+    Pending& done = queue_.front();
+    if (done.waiter != nullptr) {
+      done.waiter->status = status;
+      wake.push_back(std::move(done.waiter));
+      --waiting_;
+    }
+    queued_bytes_ -= kRecordHeaderSize + done.payload.size();
+    queue_.pop_front();
+  }
+  batch_records_.clear();
+}
+
+// A failure here is final for this object. After a failed fdatasync the kernel may already
+// have marked the unwritten pages clean, so a second fdatasync could succeed with the records
+// not on disk: retrying and then reporting durability would be a lie. The appenders of the
+// batch treat their records as in doubt; reopening reads back whatever did reach the disk.
+Status FileLog::write_batch(bool rotate, const std::vector<CommitRecord>& live_commits,
+                            const std::vector<HeuristicRecord>& live_heuristics, bool sync) {
+  if (rotate) {
+    std::vector<SegmentFiles::LiveRecord> live;
+    live.reserve(live_commits.size() + live_heuristics.size());
+    for (const CommitRecord& record : live_commits) {
+      Result<std::string> payload = encode_payload(record);
+      if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
+      live.push_back({RecordType::kCommit, std::move(payload).value()});
+    }
+    for (const HeuristicRecord& record : live_heuristics) {
+      Result<std::string> payload = encode_payload(record);
+      if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
+      live.push_back({RecordType::kHeuristic, std::move(payload).value()});
+    }
+    XATM_RETURN_IF_ERROR(segments_.rotate(live));
+  }
+  batch_.clear();
+  for (const Pending* pending : batch_records_) {
+    append_record(batch_, pending->type, segments_.number(), pending->payload);
+  }
+  XATM_RETURN_IF_ERROR(segments_.append_records(batch_));
+  if (sync) XATM_RETURN_IF_ERROR(segments_.sync_data());
   return Status();
 }
 
-std::string FileLog::segment_path(std::uint64_t number) const {
-  return options_.dir + "/" + segment_file_name(number);
+void FileLog::fail_queue_locked(const Status& status, std::vector<std::shared_ptr<Waiter>>& wake) {
+  for (Pending& pending : queue_) {
+    if (pending.waiter == nullptr) continue;
+    pending.waiter->status = status;
+    wake.push_back(std::move(pending.waiter));
+  }
+  queue_.clear();
+  waiting_ = 0;
+  queued_bytes_ = 0;
+}
+
+void FileLog::wake_all(const std::vector<std::shared_ptr<Waiter>>& wake) {
+  for (const std::shared_ptr<Waiter>& waiter : wake) {
+    waiter->state.store(Waiter::kDone, std::memory_order_release);
+    waiter->state.notify_one();
+  }
 }
 
 }  // namespace internal

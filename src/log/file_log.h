@@ -1,34 +1,51 @@
 // The file decision log: the DecisionLog of xatm/decision_log.h over segment files in one
-// directory (docs/log-format.md).
+// directory (docs/log-format.md; group commit, durability and space: docs/decision-log.md).
 //
-// Durability: log_commit and log_heuristic write their record and fdatasync it before returning
-// OK; log_done writes without syncing. A failed write or sync, or a failed step of a rotation,
-// makes the log unusable: the first such error is kept and returned by every later append and
-// by health(). Nothing is retried; reopen the log to go on.
+// Group commit (STYLE 11, a leader/follower queue). An append encodes its record, queues it and
+// waits (on an atomic of its own, not on mu_). The thread whose record is at the front of the
+// queue leads: it takes the queued
+// records from the front (at least one, at most kMaxBatchBytes of them), releases the mutex,
+// writes them with one write and, when any of them must be durable (COMMIT, HEURISTIC), makes
+// them durable with one fdatasync. Then it takes the mutex again, applies the batch to the
+// in-memory state, completes every appender of the batch with the batch's status, and hands
+// the lead to the thread whose record is now at the front. Records queued while a batch is
+// written go out together in the next one, which starts as soon as this one ends: no timer.
 //
-// Rotation: before an append, when the current segment is larger than max_segment_bytes (and
-// at least half of it was appended since it was started, so that live records alone cannot make
-// every append rotate), the log syncs it, starts the next segment (fsync of the file and the
-// directory), copies the live COMMIT and HEURISTIC records into it, fsyncs it, then deletes the
-// older segments and fsyncs the directory.
+// DONE records are not forced. log_done queues its record and returns at once: the record goes
+// out with the next batch, synced or not, and the decision is closed in memory when log_done
+// returns all the same. No batch is started for DONE records alone, unless kMaxDeferredBytes of
+// records wait; the destructor writes those still queued. So a lone appender's transaction
+// (COMMIT, then DONE) costs one write and one fdatasync: its DONE goes with the next COMMIT.
 //
-// Thread safety: every method may be called from any thread. One mutex (mu_) serializes the
-// appends, each a write plus its sync, and guards all mutable state. (Group commit, which
-// batches concurrent appends under one fdatasync, replaces this writer in a later version;
-// users see only DecisionLog.)
+// Durability and failure: log_commit and log_heuristic return OK only after the fdatasync that
+// covers their record. A failed write or sync (or a failed rotation step) is sticky: every
+// appender of the failed batch gets the error, every queued record fails with it, every later
+// append returns it and health() too. Nothing is retried; reopen the log to go on.
+//
+// Rotation: before a batch that does not fit into the current segment, the leader snapshots
+// the live records under the mutex and starts a new segment outside it (segment_files.h).
+//
+// Thread safety: every method may be called from any thread. mu_ guards the queue, the state
+// and the sticky failure. segments_ and the batch buffers belong to the leader: only the thread
+// that holds the lead touches them; the lead passes from thread to thread through mu_ and the
+// release/acquire of Waiter::state.
 #ifndef XATM_SRC_LOG_FILE_LOG_H_
 #define XATM_SRC_LOG_FILE_LOG_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "log/env.h"
+#include "log/log_record.h"
 #include "log/log_recovery.h"
 #include "log/log_state.h"
-#include "log/segment_writer.h"
+#include "log/segment_files.h"
 #include "xatm/decision_log.h"
 #include "xatm/status.h"
 
@@ -42,18 +59,26 @@ Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options
 
 class FileLog final : public DecisionLog {
  public:
+  // The most record bytes (headers included) one batch writes, unless its first record alone is
+  // larger. Large enough that the queue never waits for a second batch in practice.
+  static constexpr std::size_t kMaxBatchBytes = 1 << 20;
+  // DONE records wait for the next batch; when this many bytes of records are queued and
+  // nobody leads, log_done writes them itself.
+  static constexpr std::size_t kMaxDeferredBytes = 64 << 10;
+
   // Takes over a locked, recovered directory. Use open_file_log().
   FileLog(Env& env, FileLogOptions options, std::unique_ptr<FileLock> lock, RecoveredLog log);
-  // Closes the files and releases the directory lock. Records written by log_done and not yet
-  // synced may be lost in a crash after that, which recovery tolerates.
-  ~FileLog() override = default;
+  // Writes the DONE records still queued (without a sync), closes the files and releases the
+  // directory lock. REQUIRES: no call in progress. DONE records not yet synced may be lost in
+  // a crash after that, which recovery tolerates.
+  ~FileLog() override;
 
   FileLog(const FileLog&) = delete;
   FileLog& operator=(const FileLog&) = delete;
 
   // kInvalidArgument (the log stays usable) for a record that cannot be encoded (see
-  // log_record.h); kAlreadyExists for a COMMIT of a global transaction that has a different live
-  // decision. Appending a record identical to a live one returns OK and writes nothing.
+  // log_record.h); kAlreadyExists for a COMMIT of a global transaction that has a different
+  // live or queued decision. A record identical to a live one returns OK and writes nothing.
   Status log_commit(const CommitRecord& record) override;
   Status log_done(const Xid& global) override;
   Status log_heuristic(const HeuristicRecord& record) override;
@@ -62,25 +87,83 @@ class FileLog final : public DecisionLog {
   std::vector<HeuristicRecord> open_heuristics() const override;
   Status health() const override;
 
- private:
-  Status append_locked(RecordType type, const std::string& payload, bool sync);
-  Status rotate_if_needed_locked();
-  Status rotate_locked();
-  Status carry_live_records_locked(SegmentWriter& next);
-  Status remove_old_segments_locked();
-  std::string segment_path(std::uint64_t number) const;
+  // What the log has written since it was opened, for benchmarks and tests.
+  struct Stats {
+    std::uint64_t records = 0;         // records written (carried copies not counted)
+    std::uint64_t batches = 0;         // writes of a batch
+    std::uint64_t synced_batches = 0;  // batches made durable by an fdatasync of their own
+    std::uint64_t rotations = 0;       // new segments started
+  };
+  [[nodiscard]] Stats stats() const;
+  // Records queued now, the batch being written included. For tests.
+  [[nodiscard]] std::size_t queue_length() const;
 
-  Env& env_;
+ private:
+  // An appender waiting for its record's batch. Shared by the appender and the leader, which
+  // signals it after releasing mu_ (a waiter that sees kDone may return at once).
+  struct Waiter {
+    static constexpr int kWaiting = 0;
+    static constexpr int kDone = 1;  // status is set
+    static constexpr int kLead = 2;  // its record is at the front and no one leads: lead
+    std::atomic<int> state{kWaiting};
+    Status status;  // written before state becomes kDone
+  };
+
+  // A queued record.
+  struct Pending {
+    RecordType type;
+    std::string payload;
+    LogRecord record;                // applied to state_ once its batch is written (and synced)
+    bool sync;                       // its batch must be fdatasynced
+    std::shared_ptr<Waiter> waiter;  // nullptr: a DONE whose appender did not wait
+  };
+
+  // Whether `record` conflicts with, or is identical to, a live or queued COMMIT.
+  LogState::Match match_locked(const CommitRecord& record) const;
+  // Queues `pending`; with `wait`, returns its batch's status once written (and synced).
+  Status append_locked(std::unique_lock<std::mutex>& lock, Pending pending, bool wait);
+  // Leads: writes batches while the queue's front has no waiter, then passes the lead on.
+  // Returns the first batch's status, with the lock released.
+  Status lead_locked(std::unique_lock<std::mutex>& lock);
+  // Writes (and syncs) one batch from the front of the queue and completes its appenders
+  // (signalled with the lock released for a moment).
+  Status write_batch_locked(std::unique_lock<std::mutex>& lock);
+  // Points batch_records_ at a prefix of the queue (batch_bytes_ its size); whether it must be
+  // synced.
+  bool take_batch_locked();
+  // Applies a written batch to the state (or makes its failure sticky), pops it and adds its
+  // waiters, with their status, to `wake`.
+  void complete_batch_locked(const Status& status, bool sync, bool rotate,
+                             std::vector<std::shared_ptr<Waiter>>& wake);
+  // Writes the batch outside the mutex (leader only).
+  Status write_batch(bool rotate, const std::vector<CommitRecord>& live_commits,
+                     const std::vector<HeuristicRecord>& live_heuristics, bool sync);
+  // Completes every queued record with `status` (after a failure); adds their waiters to `wake`.
+  void fail_queue_locked(const Status& status, std::vector<std::shared_ptr<Waiter>>& wake);
+  // Tells each of `wake` that its record is done.
+  static void wake_all(const std::vector<std::shared_ptr<Waiter>>& wake);
+
   const FileLogOptions options_;
   // Held for the whole life of this object; declared before the files so it is released last.
   const std::unique_ptr<FileLock> lock_;
 
   mutable std::mutex mu_;
-  LogState state_;                         // guarded by mu_
-  std::unique_ptr<SegmentWriter> writer_;  // guarded by mu_: the current segment
-  std::vector<std::uint64_t> segments_;    // guarded by mu_: every segment on disk, ascending
-  std::uint64_t carried_bytes_;            // guarded by mu_: writer_'s size when it was started
-  Status failure_;                         // guarded by mu_: the sticky error, OK until then
+  LogState state_;             // guarded by mu_
+  std::deque<Pending> queue_;  // guarded by mu_; elements stay put while others are queued
+  // Guarded by mu_: a thread leads, or has been told to (kLead). Set whenever a record with a
+  // waiter is queued; it stays set while the leader drops mu_ and while the lead passes on.
+  // When it is not set, the queue holds deferred DONE records only.
+  bool leading_ = false;
+  std::size_t waiting_ = 0;       // guarded by mu_: queued records with a waiter
+  std::size_t queued_bytes_ = 0;  // guarded by mu_: framed size of the queued records
+  Status failure_;                // guarded by mu_: the sticky error, OK until then
+  Stats stats_;                   // guarded by mu_
+
+  // The leader's.
+  SegmentFiles segments_;
+  std::vector<Pending*> batch_records_;  // the queued records of the batch being written
+  std::size_t batch_bytes_ = 0;          // their size, framed
+  std::string batch_;                    // their framed bytes
 };
 
 }  // namespace xatm::internal

@@ -29,17 +29,6 @@ Status other_node(const std::string& path, const SegmentScan& scan, std::string_
                          scan.other_node + "' or give this node its own directory");
 }
 
-Result<std::vector<std::uint64_t>> list_segments(Env& env, const std::string& dir) {
-  Result<std::vector<std::string>> names = env.list_dir(dir);
-  if (!names.ok()) return names.status().with_context("decision log: listing " + dir);
-  std::vector<std::uint64_t> numbers;
-  for (const std::string& name : *names) {
-    if (auto number = parse_segment_file_name(name)) numbers.push_back(*number);
-  }
-  std::sort(numbers.begin(), numbers.end());
-  return numbers;
-}
-
 Status replay_segment(const SegmentScan& scan, const std::string& path, LogState& state) {
   for (const FramedRecord& framed : scan.records) {
     Result<LogRecord> record = decode_payload(framed.type, framed.payload);
@@ -64,21 +53,23 @@ Status truncate_torn_tail(WritableFile& file, const SegmentScan& scan, std::uint
 }
 
 // Opens the last segment for appending at the end of its valid records.
-Result<std::unique_ptr<SegmentWriter>> resume_last_segment(Env& env, const std::string& path,
-                                                           std::uint64_t number,
-                                                           std::string_view node_name,
-                                                           const SegmentScan& scan,
-                                                           std::uint64_t file_size) {
+Result<std::unique_ptr<SegmentWriter>> resume_last_segment(
+    Env& env, const std::string& path, std::uint64_t number, std::string_view node_name,
+    const SegmentScan& scan, std::uint64_t file_size, std::uint64_t segment_bytes) {
   Result<std::unique_ptr<WritableFile>> file = env.reopen_writable_file(path);
   if (!file.ok()) return file.status().with_context("decision log: reopening the last segment");
-  std::uint64_t size = file_size;
+  // kClean: where the records end, before any zero-filled tail; the torn cases: where the
+  // valid records end (0 for a torn header).
+  std::uint64_t size = scan.problem_offset;
   if (scan.end == End::kTornTail || scan.end == End::kTornHeader) {
     XATM_RETURN_IF_ERROR(truncate_torn_tail(**file, scan, file_size));
-    size = scan.problem_offset;
   }
   auto writer = std::make_unique<SegmentWriter>(std::move(file).value(), number, size);
   // A segment whose creation was cut short held no record yet: give it its header again.
   if (scan.end == End::kTornHeader) XATM_RETURN_IF_ERROR(writer->write_header(node_name));
+  // Preallocate again what a truncation gave back (or what a log written without
+  // preallocation never had); the new bytes are zeros, the clean end.
+  if (segment_bytes > writer->size()) XATM_RETURN_IF_ERROR(writer->allocate(segment_bytes));
   // fsync, not fdatasync: it also makes a truncation durable. And a crashed process may have
   // left records it wrote but never synced (a COMMIT whose fdatasync never ran): they must be
   // durable before recovery acts on them.
@@ -88,13 +79,26 @@ Result<std::unique_ptr<SegmentWriter>> resume_last_segment(Env& env, const std::
 
 }  // namespace
 
-Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name) {
+Result<std::vector<std::uint64_t>> list_segments(Env& env, const std::string& dir) {
+  Result<std::vector<std::string>> names = env.list_dir(dir);
+  if (!names.ok()) return names.status().with_context("decision log: listing " + dir);
+  std::vector<std::uint64_t> numbers;
+  for (const std::string& name : *names) {
+    if (auto number = parse_segment_file_name(name)) numbers.push_back(*number);
+  }
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
+Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name,
+                                 std::uint64_t segment_bytes) {
   RecoveredLog log;
   Result<std::vector<std::uint64_t>> segments = list_segments(env, dir);
   if (!segments.ok()) return segments.status();
   log.segments = std::move(segments).value();
   if (log.segments.empty()) {
-    Result<std::unique_ptr<SegmentWriter>> writer = SegmentWriter::create(env, dir, 1, node_name);
+    Result<std::unique_ptr<SegmentWriter>> writer =
+        SegmentWriter::create(env, dir, 1, node_name, segment_bytes);
     if (!writer.ok()) return writer.status();
     log.writer = std::move(writer).value();
     log.segments.push_back(1);
@@ -115,7 +119,7 @@ Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_v
     XATM_RETURN_IF_ERROR(replay_segment(scan, path, log.state));
     if (!last) continue;
     Result<std::unique_ptr<SegmentWriter>> writer =
-        resume_last_segment(env, path, number, node_name, scan, data->size());
+        resume_last_segment(env, path, number, node_name, scan, data->size(), segment_bytes);
     if (!writer.ok()) return writer.status();
     log.writer = std::move(writer).value();
   }

@@ -25,16 +25,22 @@ struct RecoveredLog {
   std::vector<std::uint64_t> segments;
 };
 
+// The numbers of the segment files in `dir`, ascending.
+Result<std::vector<std::uint64_t>> list_segments(Env& env, const std::string& dir);
+
 // Reads the segments of `dir` in number order and replays them into a LogState.
-//  - No segment: creates segment 1.
+//  - No segment: creates segment 1, preallocated to `segment_bytes`.
+//  - A zero-filled tail after the last record is the clean end (segment_reader.h).
 //  - A torn tail at the end of the last segment (an incomplete record, or a checksum mismatch
 //    with no valid record after it; or a header cut short) is logged as a warning, truncated
 //    and fsynced.
+//  - The last segment is preallocated to `segment_bytes` (zero-filled) if it is shorter.
 //  - Any other damage: kDataLoss naming the file and the byte offset. Nothing is skipped.
 //  - The last segment and the directory are synced before returning, so that records a crashed
 //    process wrote but never synced are durable before anything is decided from them.
 // kIOError when a file call fails.
-Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name);
+Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name,
+                                 std::uint64_t segment_bytes);
 
 }  // namespace xatm::internal
 

@@ -1,4 +1,4 @@
-// The POSIX implementation of Env: open/write/fdatasync/fsync/ftruncate/flock.
+// The POSIX implementation of Env: open/pwrite/fallocate/fdatasync/fsync/ftruncate/flock.
 //
 // Thread safety: as Env. The object holds no state.
 #ifndef XATM_SRC_LOG_POSIX_ENV_H_

@@ -117,12 +117,26 @@ SegmentScan scan_segment(std::string_view data, std::uint64_t number, std::strin
                 "file of " + std::to_string(data.size()) + " bytes has no complete header");
   }
   if (auto bad = check_header(data.substr(0, kSegmentHeaderSize), number, node_name)) {
+    if (bad->offset == kHeaderMagicOffset || bad->offset == kHeaderCrcOffset) {
+      // A header that never reached the disk (zeros), or only in part, in front of a
+      // preallocated tail: no record was ever written after it.
+      if (all_zero(data.substr(kSegmentHeaderSize))) {
+        return stop(std::move(scan), End::kTornHeader, 0,
+                    "incomplete header (" + bad->problem + ") and no record after it");
+      }
+    }
     scan.other_node = bad->other_node;
     End end = bad->other_node.empty() ? End::kDamaged : End::kOtherNode;
     return stop(std::move(scan), end, bad->offset, std::move(bad->problem));
   }
+  // Past this offset every byte is zero: a record boundary there is the clean end.
+  const std::uint64_t zeros_from = data.find_last_not_of('\0') + 1;  // npos + 1 == 0
   std::uint64_t offset = kSegmentHeaderSize;
   while (offset < data.size()) {
+    if (offset >= zeros_from) {
+      scan.zero_tail = data.size() - offset;
+      break;
+    }
     FrameCheck check = check_frame(data, offset, number);
     if (check != FrameCheck::kValid) {
       End end = valid_frame_after(data, offset, number) ? End::kDamaged : End::kTornTail;
@@ -139,6 +153,16 @@ SegmentScan scan_segment(std::string_view data, std::uint64_t number, std::strin
   }
   scan.problem_offset = offset;
   return scan;
+}
+
+std::string segment_node_name(std::string_view data) {
+  if (data.size() < kSegmentHeaderSize) return "";
+  std::string_view header = data.substr(0, kSegmentHeaderSize);
+  std::uint64_t number = get_u64(header.data() + kHeaderSegmentOffset);
+  // Checked against an impossible node name ("" is never valid), every test but the owner's
+  // passes exactly when the header is intact.
+  std::optional<HeaderProblem> bad = check_header(header, number, "");
+  return bad && !bad->other_node.empty() ? bad->other_node : "";
 }
 
 }  // namespace xatm::internal

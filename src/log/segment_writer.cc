@@ -17,26 +17,35 @@ std::string encode_segment_header(std::uint64_t number, std::string_view node_na
   return header;
 }
 
-std::string encode_record(RecordType type, std::uint64_t segment, std::string_view payload) {
+void append_record(std::string& out, RecordType type, std::uint64_t segment,
+                   std::string_view payload) {
   auto length = static_cast<std::uint32_t>(payload.size());
   auto type_byte = static_cast<std::uint8_t>(type);
+  put_u32(out, record_crc(type_byte, length, segment, payload));
+  put_u32(out, length);
+  put_u8(out, type_byte);
+  out.append(payload);
+}
+
+std::string encode_record(RecordType type, std::uint64_t segment, std::string_view payload) {
   std::string record;
   record.reserve(kRecordHeaderSize + payload.size());
-  put_u32(record, record_crc(type_byte, length, segment, payload));
-  put_u32(record, length);
-  put_u8(record, type_byte);
-  record.append(payload);
+  append_record(record, type, segment, payload);
   return record;
 }
 
 Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(Env& env, const std::string& dir,
                                                              std::uint64_t number,
-                                                             std::string_view node_name) {
+                                                             std::string_view node_name,
+                                                             std::uint64_t preallocate) {
   Result<std::unique_ptr<WritableFile>> file =
       env.new_writable_file(dir + "/" + segment_file_name(number));
   if (!file.ok()) return file.status().with_context("decision log: creating a segment");
   auto writer = std::make_unique<SegmentWriter>(std::move(file).value(), number, 0);
   XATM_RETURN_IF_ERROR(writer->write_header(node_name));
+  // After the header: a power loss that keeps the new size but not the header leaves a file of
+  // zeros, which the reader knows as a segment whose creation was cut short.
+  if (preallocate > writer->size()) XATM_RETURN_IF_ERROR(writer->allocate(preallocate));
   // fsync, not fdatasync: the new file's metadata must be durable too. Then the directory, or
   // the file's name may be lost in a crash although its content was synced.
   XATM_RETURN_IF_ERROR(writer->sync());
@@ -59,8 +68,20 @@ Status SegmentWriter::append(RecordType type, std::string_view payload) {
                std::string(record_type_name(type)) + " record");
 }
 
+Status SegmentWriter::append_records(std::string_view records) {
+  // One write per batch: with the prefix semantics of a torn write, a crash leaves whole
+  // records and at most one torn one, at the end.
+  return write(records, "batch of records");
+}
+
+Status SegmentWriter::allocate(std::uint64_t size) {
+  Status status = file_->allocate(size);
+  if (status.ok()) return status;
+  return status.with_context("decision log: preallocating " + std::to_string(size) + " bytes");
+}
+
 Status SegmentWriter::write(std::string_view bytes, std::string_view what) {
-  Status status = file_->append(bytes);
+  Status status = file_->write_at(size_, bytes);
   if (!status.ok()) {
     return status.with_context("decision log: writing a " + std::string(what) + " at offset " +
                                std::to_string(size_));

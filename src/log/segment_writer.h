@@ -1,4 +1,6 @@
-// Writes one segment file: its header, then framed records (log_format.h).
+// Writes one segment file: its header, then framed records (log_format.h), each batch of
+// records with one positional write at the end of the records. The file may be longer than
+// the records (preallocated, zero-filled): writes go to size(), not to the end of the file.
 //
 // Thread safety: none; the owner (FileLog, under its mutex) serializes every call.
 // Errors: kIOError naming the file and the offset of the write.
@@ -22,16 +24,21 @@ std::string encode_segment_header(std::uint64_t number, std::string_view node_na
 // One framed record: header (checksum, length, type) and payload.
 // REQUIRES: payload.size() <= kMaxPayloadSize.
 std::string encode_record(RecordType type, std::uint64_t segment, std::string_view payload);
+// The same, appended to `out` (to build a batch without a copy per record).
+void append_record(std::string& out, RecordType type, std::uint64_t segment,
+                   std::string_view payload);
 
 class SegmentWriter {
  public:
-  // Creates segment `number` in `dir` (0600; it must not exist), writes its header, then fsyncs
-  // the file and the directory: the segment exists durably before any record depends on it.
+  // Creates segment `number` in `dir` (0600; it must not exist), writes its header, allocates
+  // `preallocate` bytes (zero-filled; 0: none), then fsyncs the file and the directory: the
+  // segment exists durably before any record depends on it.
   static Result<std::unique_ptr<SegmentWriter>> create(Env& env, const std::string& dir,
                                                        std::uint64_t number,
-                                                       std::string_view node_name);
+                                                       std::string_view node_name,
+                                                       std::uint64_t preallocate);
 
-  // Appends to an existing segment file whose length is `size`.
+  // Writes into an existing segment file whose records end at offset `size`.
   SegmentWriter(std::unique_ptr<WritableFile> file, std::uint64_t number, std::uint64_t size);
 
   SegmentWriter(const SegmentWriter&) = delete;
@@ -44,11 +51,18 @@ class SegmentWriter {
   // a torn record, and size() no longer matches it.
   Status append(RecordType type, std::string_view payload);
 
+  // Appends records framed for this segment (append_record() with number()) with a single
+  // write. Does not sync. Errors as append().
+  Status append_records(std::string_view records);
+
+  // Makes the file at least `size` bytes long, zero-filled (WritableFile::allocate). Not synced.
+  Status allocate(std::uint64_t size);
+
   Status sync_data();  // fdatasync
   Status sync();       // fsync
 
   [[nodiscard]] std::uint64_t number() const { return number_; }
-  // Bytes written so far (header included).
+  // Where the records end: the bytes written so far, header included.
   [[nodiscard]] std::uint64_t size() const { return size_; }
   [[nodiscard]] const std::string& path() const { return file_->path(); }
 

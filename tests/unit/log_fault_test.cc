@@ -86,7 +86,7 @@ TEST_F(LogFaultTest, FailedWriteFailsEveryLaterAppendAndReopenDropsTheTornRecord
   {
     auto log = open_ok();
     ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
-    env_.fail_call(EnvOp::kAppend);  // writes half the record, then fails
+    env_.fail_call(EnvOp::kWrite);  // writes half the record, then fails
     Status failed = log->log_commit(test_commit(2));
     EXPECT_EQ(failed.code(), StatusCode::kIOError);
     EXPECT_NE(failed.message().find("offset"), std::string::npos) << failed.message();
@@ -100,14 +100,19 @@ TEST_F(LogFaultTest, FailedWriteFailsEveryLaterAppendAndReopenDropsTheTornRecord
   EXPECT_EQ(open_ok()->open_decisions(), expected);
 }
 
-TEST_F(LogFaultTest, FailedDoneWriteIsSticky) {
+TEST_F(LogFaultTest, FailedWriteOfADeferredDoneIsSticky) {
   auto log = open_ok();
   ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
-  env_.fail_call(EnvOp::kAppend);
-  Status failed = log->log_done(test_global(1));
+  env_.fail_call(EnvOp::kWrite);
+  ASSERT_TRUE(log->log_done(test_global(1)).ok());  // queued for the next batch
+  EXPECT_TRUE(log->open_decisions().empty());       // closed in memory at once
+  Status failed = log->log_commit(test_commit(2));  // the batch of DONE 1 and COMMIT 2
   EXPECT_EQ(failed.code(), StatusCode::kIOError);
   expect_sticky(*log, failed);
-  EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(1)});
+  log.reset();
+  // The failed write left half the batch: the whole DONE, and a torn COMMIT 2 that reopening
+  // drops. (Had the DONE been lost too, COMMIT 1 would come back, which recovery tolerates.)
+  EXPECT_TRUE(open_ok()->open_decisions().empty());
 }
 
 TEST_F(LogFaultTest, CommitRecordIsFdatasyncedBeforeLogCommitReturns) {
@@ -118,25 +123,53 @@ TEST_F(LogFaultTest, CommitRecordIsFdatasyncedBeforeLogCommitReturns) {
   std::string record =
       encode_record(RecordType::kCommit, 1, encode_payload(test_commit(1)).value());
   ASSERT_EQ(calls.size(), 2u);
-  EXPECT_EQ(calls[0].op, EnvOp::kAppend);
+  EXPECT_EQ(calls[0].op, EnvOp::kWrite);
   EXPECT_EQ(calls[0].data, record);  // the whole record in one write
   EXPECT_EQ(calls[1].op, EnvOp::kSyncData);
   EXPECT_EQ(calls[1].path, calls[0].path);
 }
 
-TEST_F(LogFaultTest, HeuristicRecordIsFdatasyncedAndDoneIsNot) {
+TEST_F(LogFaultTest, HeuristicRecordIsFdatasyncedAndDoneWaitsForTheNextBatch) {
   auto log = open_ok();
   env_.clear_calls();
   ASSERT_TRUE(log->log_heuristic(test_heuristic(1)).ok());
   std::vector<EnvCall> calls = env_.calls();
   ASSERT_EQ(calls.size(), 2u);
-  EXPECT_EQ(calls[0].op, EnvOp::kAppend);
+  EXPECT_EQ(calls[0].op, EnvOp::kWrite);
   EXPECT_EQ(calls[1].op, EnvOp::kSyncData);
   env_.clear_calls();
   ASSERT_TRUE(log->log_done(test_global(1)).ok());
+  EXPECT_TRUE(env_.calls().empty());  // no write, no sync of its own
+  ASSERT_TRUE(log->log_commit(test_commit(2)).ok());
+  calls = env_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].op, EnvOp::kWrite);  // DONE and COMMIT in one write
+  EXPECT_EQ(
+      calls[0].data,
+      encode_record(RecordType::kDone, 1, encode_payload(DoneRecord{test_global(1)}).value()) +
+          encode_record(RecordType::kCommit, 1, encode_payload(test_commit(2)).value()));
+  EXPECT_EQ(calls[1].op, EnvOp::kSyncData);
+  // A DONE still queued when the log closes is written, not synced.
+  ASSERT_TRUE(log->log_done(test_global(2)).ok());
+  env_.clear_calls();
+  log.reset();
   calls = env_.calls();
   ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0].op, EnvOp::kAppend);
+  EXPECT_EQ(calls[0].op, EnvOp::kWrite);
+  EXPECT_TRUE(open_ok()->open_decisions().empty());
+}
+
+TEST_F(LogFaultTest, ManyDeferredDonesAreWrittenWithoutWaitingForACommit) {
+  auto log = open_ok();
+  for (int n = 0; n < 2000; ++n) ASSERT_TRUE(log->log_commit(test_commit(n)).ok());
+  env_.clear_calls();
+  for (int n = 0; n < 2000; ++n) ASSERT_TRUE(log->log_done(test_global(n)).ok());
+  std::vector<EnvCall> calls = env_.calls();
+  ASSERT_FALSE(calls.empty());  // about 70 KiB of DONE records: more than may wait
+  for (const EnvCall& call : calls) {
+    EXPECT_EQ(call.op, EnvOp::kWrite);  // never synced for DONE records alone
+    EXPECT_LE(call.data.size(), FileLog::kMaxDeferredBytes + 64);
+  }
 }
 
 TEST_F(LogFaultTest, RotationSyncsNewSegmentAndDirectoryBeforeDeletingOld) {
@@ -171,7 +204,7 @@ TEST_F(LogFaultTest, RotationSyncsNewSegmentAndDirectoryBeforeDeletingOld) {
   EXPECT_LT(carried_synced, removed);
   EXPECT_EQ(calls[removed].path, old_segment);
   // The new COMMIT goes into the new segment, after the rotation, and is synced.
-  EXPECT_EQ(calls[calls.size() - 2].op, EnvOp::kAppend);
+  EXPECT_EQ(calls[calls.size() - 2].op, EnvOp::kWrite);
   EXPECT_EQ(calls[calls.size() - 2].path, new_segment);
   EXPECT_EQ(calls.back().op, EnvOp::kSyncData);
   EXPECT_EQ(log->open_decisions(), expected);
@@ -207,7 +240,7 @@ TEST_F(LogFaultTest, FailedTruncateOfTornTailFailsOpen) {
   {
     auto log = open_ok();
     ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
-    env_.fail_call(EnvOp::kAppend);
+    env_.fail_call(EnvOp::kWrite);
     log->log_commit(test_commit(2)).ignore_error();
   }
   env_.fail_call(EnvOp::kTruncate);

@@ -18,11 +18,29 @@
 #include <vector>
 
 #include "log/log_format.h"
+#include "log/segment_reader.h"
 #include "xatm/decision_log.h"
 #include "xatm/xa.h"
 #include "xatm/xid.h"
 
 namespace xatm::internal::testing {
+
+// True in sanitizer builds, where the long-running log tests run fewer rounds (they are many
+// times slower there and CI runs them under ASan+UBSan and TSan too).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+// `rounds` in a normal build, fewer (at least 1) in a sanitizer build.
+inline int scaled_rounds(int rounds) { return kSanitized ? std::max(1, rounds / 8) : rounds; }
 
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class TempDir {
@@ -77,6 +95,20 @@ inline std::string read_bytes(const std::string& path) {
 inline void write_bytes(const std::string& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Where the records of the segment file at `path` end (before its zero-filled tail), or
+// UINT64_MAX when the segment does not end cleanly.
+inline std::uint64_t records_end(const std::string& path, std::string_view node = "node-a") {
+  std::string name = std::filesystem::path(path).filename().string();
+  std::string data = read_bytes(path);
+  SegmentScan scan = scan_segment(data, parse_segment_file_name(name).value_or(0), node);
+  return scan.end == SegmentScan::End::kClean ? scan.problem_offset : UINT64_MAX;
+}
+
+// The bytes of the segment file at `path` up to the end of its records (see records_end).
+inline std::string written_bytes(const std::string& path, std::string_view node = "node-a") {
+  return read_bytes(path).substr(0, records_end(path, node));
 }
 
 // The segment file names in `dir`, sorted.

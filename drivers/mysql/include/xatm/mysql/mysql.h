@@ -1,0 +1,85 @@
+// xatm::mysql: the MySQL/MariaDB resource-manager driver, over MySQL Connector/C++ 1.1.
+//
+//   tm.add(xatm::mysql::DataSource{.name = "inventory", .unix_socket = "/run/mysqld/mysqld.sock",
+//                                  .user = "app", .password = secret, .database = "shop"});
+//   ...
+//   xatm::Result<sql::Connection*> inv = xatm::mysql::connection(*tx, "inventory");
+//   std::unique_ptr<sql::Statement>((*inv)->createStatement())->execute("UPDATE ...");
+//
+// The driver speaks MariaDB's / MySQL's XA SQL (XA START/END/PREPARE/COMMIT/ROLLBACK/RECOVER)
+// and maps every server answer to an XA return code per verb (docs/driver-mysql.md lists them).
+// Servers it refuses at connect: MariaDB before 10.5.2 and MySQL before 5.7.7 (they roll a
+// prepared branch back when its session disconnects); MySQL 8 without XA_RECOVER_ADMIN.
+//
+// Rules for the application's SQL on a connection() (it is inside an XA branch):
+//   - never call commit(), rollback() or setAutoCommit() on it, and never run COMMIT,
+//     ROLLBACK, BEGIN or SET autocommit: xatm ends the branch (Transaction::commit/rollback);
+//   - after a deadlock (1213) or a lock wait timeout the transaction can only roll back;
+//     stop sending SQL and call Transaction::rollback() (commit() would roll back too);
+//   - do not keep the pointer past the end of the transaction.
+//
+// Thread safety: make_resource() and connection() may be called from any thread. A
+// sql::Connection returned by connection() belongs to its transaction: one thread at a time.
+#ifndef XATM_MYSQL_MYSQL_H_
+#define XATM_MYSQL_MYSQL_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "xatm/resource.h"
+#include "xatm/status.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
+
+namespace xatm {
+class Transaction;
+}  // namespace xatm
+
+namespace xatm::mysql {
+
+// One MySQL or MariaDB server reached with one set of credentials.
+struct DataSource {
+  // The data source's name in the TransactionManager. It is written into the decision log:
+  // keep it stable across restarts.
+  std::string name;
+  // TCP host name or address of the server (ignored when unix_socket is set).
+  std::string host = "127.0.0.1";
+  // TCP port of the server (ignored when unix_socket is set).
+  unsigned port = 3306;
+  // Path of the server's Unix socket; when set, it is used instead of host and port.
+  std::string unix_socket;
+  // The account. It needs the DML privileges of the application, and on MySQL 8 also
+  // XA_RECOVER_ADMIN (MariaDB needs no privilege for XA).
+  std::string user;
+  // The account's password. Never logged, never part of a message.
+  std::string password;
+  // The default schema of every session; empty for none.
+  std::string database;
+  // How long opening a session may take before kUnavailable.
+  std::chrono::seconds connect_timeout{5};
+  // How long the driver waits for a server answer. When it expires the session is dropped and
+  // the statement's outcome is unknown (XAER_RMFAIL); keep it above innodb_lock_wait_timeout
+  // and lock_wait_timeout, or lock waits turn into lost sessions.
+  std::chrono::seconds read_timeout{30};
+  // How long sending a statement may block.
+  std::chrono::seconds write_timeout{30};
+};
+
+// A Resource for `config`. Nothing is connected here: the first session is opened when a
+// transaction first uses the data source. Found by argument-dependent lookup, so
+// `tm.add(xatm::mysql::DataSource{...})` works.
+std::unique_ptr<Resource> make_resource(DataSource config);
+
+// Enlists `data_source` in `tx` (XA START on the first call) and returns the session's
+// Connector/C++ connection, valid until the transaction ends. Errors: those of
+// Transaction::enlist (kNotFound, kAborted, kDeadlineExceeded, kUnavailable, ...), and
+// kInvalidArgument when `data_source` is not a MySQL/MariaDB data source.
+Result<sql::Connection*> connection(Transaction& tx, std::string_view data_source);
+
+}  // namespace xatm::mysql
+
+#endif  // XATM_MYSQL_MYSQL_H_

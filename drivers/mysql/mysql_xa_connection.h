@@ -1,0 +1,121 @@
+// One MariaDB/MySQL session able to carry one XA branch: the driver's XaConnection.
+//
+// Each verb sends one XA statement (X'..',X'..',formatID literals, xid_sql.h) and maps the
+// server's answer with error_mapping.h; this class adds what needs the session: its memory of
+// the branch (started / ended / rolled back / prepared here), the follow-up statements some
+// answers need (clearing a ROLLBACK ONLY branch, looking at XA RECOVER after 1397, waiting for
+// or killing a departed session of ours that held the branch), and the session's health.
+//
+// The session runs with autocommit=1 and OPT_RECONNECT=false and never changes either: a
+// reconnect would run the application's next statement outside the branch (reference §0.7).
+// A lost session (usable() false) is never used again; every verb then answers XAER_RMFAIL.
+//
+// Thread safety: one thread at a time (the XaConnection contract). The sql::Connection handed
+// to the application belongs to the same thread.
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_XA_CONNECTION_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_XA_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error_mapping.h"
+#include "session_registry.h"
+#include "xatm/resource.h"
+#include "xid_sql.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
+
+namespace xatm::mysql::internal {
+
+class MysqlXaConnection final : public XaConnection {
+ public:
+  // Takes over `connection`, an open session whose CONNECTION_ID() is `connection_id`.
+  MysqlXaConnection(std::shared_ptr<SessionRegistry> registry,
+                    std::unique_ptr<sql::Connection> connection, std::uint64_t connection_id);
+  ~MysqlXaConnection() override;
+  MysqlXaConnection(const MysqlXaConnection&) = delete;
+  MysqlXaConnection& operator=(const MysqlXaConnection&) = delete;
+
+  XaReply start(const Xid& xid) override;
+  XaReply end(const Xid& xid) override;
+  XaReply prepare(const Xid& xid) override;
+  XaReply commit(const Xid& xid, bool one_phase) override;
+  XaReply rollback(const Xid& xid) override;
+  XaReply forget(const Xid& xid) override;
+  Recovered recover() override;
+  [[nodiscard]] bool usable() const override { return usable_; }
+
+  // The Connector/C++ session, for the application's SQL inside the branch.
+  sql::Connection& sql_connection() { return *connection_; }
+  // The server's CONNECTION_ID() of this session.
+  [[nodiscard]] std::uint64_t connection_id() const { return connection_id_; }
+
+ private:
+  // What this session knows about its current branch.
+  struct BranchMemory {
+    Xid xid;
+    Knowledge knowledge;
+    int rollback_code = XA_RBROLLBACK;  // the XA_RB* reason once the server rolled it back
+  };
+  // A branch the server removed after answering XA_RB* (failed prepare, one-phase rollback):
+  // a later rollback of it answers XA_OK without asking the server.
+  struct FinishedBranch {
+    Xid xid;
+    std::string detail;
+  };
+  struct RecoverScan {
+    std::optional<SqlError> error;
+    std::vector<Xid> xids;
+    std::vector<std::string> skipped;  // rows that are not valid XIDs, described
+  };
+
+  // Runs one statement; the error it raised, if any. Never throws.
+  std::optional<SqlError> execute(const std::string& statement);
+  RecoverScan scan_recover();
+
+  // Common start of every verb: sets `literal` to the XID's SQL form, or returns the reply that
+  // stops the verb (a lost session, an XID outside MariaDB's limits).
+  std::optional<XaReply> precheck(const Xid& xid, std::string& literal) const;
+  // XA END before XA ROLLBACK of an active branch; a reply when the session was lost.
+  std::optional<XaReply> end_before_rollback(const Xid& xid, const std::string& literal);
+
+  // Maps `error` (raised by `statement`) and runs the follow-up the answer needs.
+  XaReply fail(Verb verb, const Xid& xid, const std::string& statement, const SqlError& error);
+  void after_failure(Verb verb, const Xid& xid, const XaReply& reply);
+  XaReply on_session_lost(Verb verb, const Xid& xid, XaReply reply);
+  XaReply collect_rollback(const Xid& xid, XaReply reply);
+  XaReply check_recover(const Xid& xid, XaReply reply);
+  // Before finishing a branch this session does not hold: when one of our sessions left while
+  // holding it, waits (briefly) until the server is done with that session, so that XA COMMIT
+  // does not hit MariaDB's detach window (session_registry.h). A reply when this session failed.
+  std::optional<XaReply> settle_previous_holder(const Xid& xid);
+  // After 1397 for a listed branch: KILLs the session of ours that still holds it (a zombie)
+  // and waits until it has ended. What happened, for the reply's detail.
+  std::string end_previous_holder(const Xid& xid);
+
+  // The session's memory of `xid` (kNotHere unless it is the current branch).
+  [[nodiscard]] Knowledge knowledge_of(const Xid& xid) const;
+  [[nodiscard]] int rollback_code_of(const Xid& xid) const;
+  void remember(const Xid& xid, Knowledge knowledge, int rollback_code = XA_RBROLLBACK);
+  void forget_branch(const Xid& xid);
+  void finished(const Xid& xid, const std::string& detail);
+
+  [[nodiscard]] std::string where() const;  // "data source 'x', session <id>"
+  [[nodiscard]] XaReply lost_reply() const;
+
+  const std::shared_ptr<SessionRegistry> registry_;
+  const std::unique_ptr<sql::Connection> connection_;
+  const std::uint64_t connection_id_;
+  std::optional<BranchMemory> branch_;
+  std::optional<FinishedBranch> finished_;
+  bool usable_ = true;
+};
+
+}  // namespace xatm::mysql::internal
+
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_XA_CONNECTION_H_

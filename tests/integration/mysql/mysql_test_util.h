@@ -1,0 +1,80 @@
+// Helpers of the MySQL driver's own integration tests: the test server's data source, plain
+// (non-XA) connections for setup and checks, sessions of the driver, and test XIDs.
+#ifndef XATM_TESTS_INTEGRATION_MYSQL_MYSQL_TEST_UTIL_H_
+#define XATM_TESTS_INTEGRATION_MYSQL_MYSQL_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mysql_xa_connection.h"
+#include "xatm/mysql/mysql.h"
+#include "xatm/resource.h"
+#include "xatm/xid.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
+
+namespace xatm::mysql::testing {
+
+// The formatID of every XID these tests create ("test"), so that leftovers can be found.
+inline constexpr std::int64_t kTestFormatId = 0x74657374;
+// The formatID of branches "another TM" creates in these tests.
+inline constexpr std::int64_t kForeignFormatId = 7;
+
+// The test server's data source (XATM_TEST_MYSQL_*), named `name`.
+DataSource test_data_source(const std::string& name = "maria");
+
+// A plain session of the test server, outside any XA branch; throws sql::SQLException.
+std::unique_ptr<sql::Connection> plain_connection();
+
+// Runs `statement`; the vendor error, if any ("1213 (40001): Deadlock found...").
+std::optional<internal::SqlError> run(sql::Connection& connection, const std::string& statement);
+// Runs `statement` on a plain connection, failing the test on an error.
+void run_plain(const std::string& statement);
+// The first column of the first row of `query`, read on a plain connection (-1 on failure).
+std::int64_t query_plain(const std::string& query);
+
+// (Re)creates table `name` (id INT PRIMARY KEY, balance BIGINT), rows (1,100)..(rows,100).
+void reset_table(const std::string& name, int rows);
+
+// Rolls back every prepared branch with kTestFormatId (leftovers of an earlier failed test).
+void roll_back_leftovers();
+
+// A new XID of kTestFormatId, unique within this process run.
+Xid test_xid();
+
+// A session of `resource` as the driver's own type (fails the test when connect() fails).
+std::unique_ptr<internal::MysqlXaConnection> open_session(Resource& resource);
+
+// The XIDs a fresh session of `resource` recovers.
+std::vector<Xid> recovered(Resource& resource);
+bool is_listed(Resource& resource, const Xid& xid);
+
+// Waits (at most about four seconds) until some transaction waits for a row lock.
+void wait_for_lock_wait();
+
+// Calls `verb` until it answers something else than XA_RETRY (a branch still attached to a
+// session that is going away), for at most five seconds.
+XaReply retry_while_attached(const std::function<XaReply()>& verb);
+
+// KILLs the server session `connection_id` and waits until it is gone.
+void kill_and_wait(std::uint64_t connection_id);
+
+// Fixture: clean test XIDs before each test, and table `t` with rows 1..3.
+class MysqlTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  std::unique_ptr<Resource> resource_ = make_resource(test_data_source());
+};
+
+}  // namespace xatm::mysql::testing
+
+#endif  // XATM_TESTS_INTEGRATION_MYSQL_MYSQL_TEST_UTIL_H_
