@@ -25,6 +25,7 @@ inline constexpr std::string_view kCrashBeforeDecision = "decision.before_log";
 inline constexpr std::string_view kCrashAfterDecision = "decision.after_log";
 inline constexpr std::string_view kCrashAfterCommit = "phase2.after_commit";  // each branch
 inline constexpr std::string_view kCrashBeforeDone = "phase2.before_done";
+inline constexpr std::string_view kCrashLogBeforeSync = "log.before_sync";  // each batch write
 inline constexpr std::string_view kCrashRecoveryResolved = "recovery.after_resolve";  // each branch
 
 // Installs `hook` (an empty function disarms). Not for concurrent use with itself.

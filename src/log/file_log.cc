@@ -7,6 +7,7 @@
 
 #include "log/log_format.h"
 #include "log/posix_env.h"
+#include "crash_points.h"
 #include "logging.h"
 
 namespace xatm {
@@ -302,6 +303,8 @@ Status FileLog::write_batch(bool rotate, const std::vector<CommitRecord>& live_c
     append_record(batch_, pending->type, segments_.number(), pending->payload);
   }
   XATM_RETURN_IF_ERROR(segments_.append_records(batch_));
+  // Written, not yet durable: a crash here may leave the batch whole, torn or gone on disk.
+  crash_point(kCrashLogBeforeSync);
   if (sync) XATM_RETURN_IF_ERROR(segments_.sync_data());
   return Status();
 }

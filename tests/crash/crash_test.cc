@@ -37,7 +37,8 @@ using testing::test_setting;
 
 const std::vector<std::string> kCrashPoints = {
     "phase1.before_prepare", "phase1.after_prepare", "decision.before_log",
-    "decision.after_log",    "phase2.after_commit",  "phase2.before_done"};
+    "decision.after_log",    "phase2.after_commit",  "phase2.before_done",
+    "log.before_sync"};
 
 struct WorkerRun {
   int status = 0;  // waitpid status
@@ -79,10 +80,10 @@ class CrashHarness {
     posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
     const int spawned = posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&quiet);
-    if (spawned != 0) return -1;
+    if (spawned != 0) return -1000 - spawned;  // could not start it (errno)
     int status = 0;
     waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);  // killed by a signal
   }
 
   // Runs the worker; `crash_at` names a crash point ("" for none); `kill_after` > 0 SIGKILLs it
@@ -168,7 +169,7 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
     // can fall between the two prepares or between the two commits.
     const int phase_threads = (i / static_cast<int>(kCrashPoints.size() + 2)) % 2 == 0 ? 0 : 2;
     WorkerRun run = harness.worker(10, seed, crash_at, kill_after, phase_threads);
-    ASSERT_FALSE(run.failed()) << "worker failed, seed " << seed << " status " << run.status;
+    ASSERT_FALSE(run.failed()) << "worker failed, seed " << seed << " wait status " << run.status;
     crashed += run.crashed() ? 1 : 0;
     if (kind == kCrashPoints.size() + 1) {  // the first recovery crashes too
       harness.worker(0, seed, "recovery.after_resolve:1");
@@ -180,8 +181,9 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
     for (int pass = 0; pass < 30 && left != 0; ++pass) {
       if (by_tool) {
         const int exit_code = harness.recover_tool();
-        ASSERT_TRUE(exit_code == 0 || exit_code == 1) << "xatm-recover run exited " << exit_code
-                                                       << ", seed " << seed;
+        ASSERT_TRUE(exit_code == 0 || exit_code == 1)
+            << "xatm-recover run: " << (exit_code <= -1000 ? "spawn failed, errno " : "exit/-signal ")
+            << (exit_code <= -1000 ? -1000 - exit_code : exit_code) << ", seed " << seed;
       } else {
         WorkerRun recovery = harness.worker(0, seed, "");
         ASSERT_FALSE(recovery.failed()) << "recovery failed, seed " << seed;

@@ -1,0 +1,95 @@
+// xatm-recover's recovery subcommands without a database: configuration errors, confirmation,
+// and the log lock. (With real servers they run in tests/crash.)
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "recover_cli.h"
+#include "tool_config.h"
+#include "xatm/decision_log.h"
+
+namespace xatm::tools {
+namespace {
+
+class RecoverCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "xatm-tool-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    config_ = dir_ + "/node.json";
+    std::ofstream(config_) << R"({"node_name": "tool-node", "log_dir": ")" << dir_ << R"(/log",
+      "data_sources": [{"name": "inventory", "driver": "mysql", "unix_socket": ")" << dir_
+                           << R"(/no.sock", "user": "app", "password_env": "XATM_TOOL_TEST_SECRET"}]})";
+    setenv("XATM_TOOL_TEST_SECRET", "s3cret-value", 1);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), "xatm-recover");
+    std::vector<const char*> argv;
+    for (const std::string& arg : args) argv.push_back(arg.c_str());
+    out_.str("");
+    err_.str("");
+    return run_recover_cli(static_cast<int>(argv.size()), argv.data(), out_, err_);
+  }
+
+  std::string dir_, config_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(RecoverCommandsTest, UnknownConfigKeyIsRefusedWithItsPath) {
+  Result<ToolConfig> config = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "drivr": "mysql"}]})");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("data_sources[0]"), std::string::npos)
+      << config.status().message();
+  Result<ToolConfig> extra = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql", "user": "u", "colour": 1}]})");
+  ASSERT_FALSE(extra.ok());
+  EXPECT_NE(extra.status().message().find("data_sources[0].colour: unknown key"), std::string::npos);
+}
+
+TEST_F(RecoverCommandsTest, MissingPasswordVariableIsNamedAndNoSecretIsPrinted) {
+  unsetenv("XATM_TOOL_TEST_SECRET");
+  EXPECT_EQ(run({"list", "--config", config_}), kExitUsage);
+  EXPECT_NE(err_.str().find("XATM_TOOL_TEST_SECRET is not set"), std::string::npos) << err_.str();
+  setenv("XATM_TOOL_TEST_SECRET", "s3cret-value", 1);
+  run({"list", "--config", config_});
+  EXPECT_EQ((out_.str() + err_.str()).find("s3cret-value"), std::string::npos);
+}
+
+TEST_F(RecoverCommandsTest, OperatorDecisionsNeedConfirmation) {
+  EXPECT_EQ(run({"commit", "--config", config_, "2019652717:0a0b:"}), kExitUsage);
+  EXPECT_NE(err_.str().find("--yes"), std::string::npos) << err_.str();
+}
+
+TEST_F(RecoverCommandsTest, MalformedXidIsAUsageErrorNamingIt) {
+  EXPECT_EQ(run({"rollback", "--config", config_, "--yes", "12:xyz:"}), kExitUsage);
+  EXPECT_NE(err_.str().find("xyz"), std::string::npos) << err_.str();
+}
+
+TEST_F(RecoverCommandsTest, RefusesWhileALiveManagerHoldsTheLog) {
+  Result<std::unique_ptr<DecisionLog>> live = open_file_log({.dir = dir_ + "/log", .node_name = "tool-node"});
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(run({"run", "--config", config_}), kExitProblem);
+  EXPECT_NE(err_.str().find("--force"), std::string::npos) << err_.str();
+}
+
+TEST_F(RecoverCommandsTest, ForceReadsTheLogBesideALiveManager) {
+  Result<std::unique_ptr<DecisionLog>> live = open_file_log({.dir = dir_ + "/log", .node_name = "tool-node"});
+  ASSERT_TRUE(live.ok());
+  // The data source cannot be reached (no socket): reported, exit 1, but the log was read.
+  EXPECT_EQ(run({"list", "--config", config_, "--force"}), kExitProblem);
+  EXPECT_NE(err_.str().find("warning: a live transaction manager"), std::string::npos) << err_.str();
+  EXPECT_NE(out_.str().find("problem: data source 'inventory'"), std::string::npos) << out_.str();
+}
+
+}  // namespace
+}  // namespace xatm::tools
