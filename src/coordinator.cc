@@ -1,5 +1,6 @@
 #include "coordinator.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "crash_points.h"
@@ -313,25 +314,23 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
     if (branch.state == BranchState::kPrepared) commit_prepared(branch, *log_, retry_);
   });
   crash_point(kCrashBeforeDone);
-  if (decision.branches.size() == 1) return commit_lone_writer(tx);
+  if (decision.branches.size() == 1) return commit_lone_writer(tx, decision);
   if (all_confirmed(tx)) log_->log_done(tx.global).ignore_error();  // unforced, may be lost
   return {classify(tx, /*decided_commit=*/true), "", {}};
 }
 
-// The only prepared branch was committed without a decision record. If its answer never came,
-// a COMMIT record written now makes the outcome certain: the branch is committed or still
-// prepared, and recovery will commit it.
-Outcome Coordinator::commit_lone_writer(TransactionState& tx) {
-  Branch* writer = nullptr;
-  for (Branch& branch : tx.branches) {
-    if (!branch.read_only) writer = &branch;
-  }
-  if (writer->state != BranchState::kPending) return {classify(tx, true), "", {}};
-  if (!tx.past_deadline() && log_->log_commit({tx.global, {{*writer->data_source, writer->xid}}}).ok()) {
-    return {Outcome::Kind::kCommitted, "", {}};
-  }
+// The only prepared branch (the one `decision` names) was committed without a decision record.
+// If its answer never came, writing `decision` now makes the outcome certain: the branch is
+// committed or still prepared, and recovery will commit it.
+Outcome Coordinator::commit_lone_writer(TransactionState& tx, const CommitRecord& decision) {
+  const DecisionBranch& writer = decision.branches.front();
+  const bool pending = std::any_of(tx.branches.begin(), tx.branches.end(), [&](const Branch& b) {
+    return b.xid == writer.xid && b.state == BranchState::kPending;
+  });
+  if (!pending) return {classify(tx, /*decided_commit=*/true), "", {}};
+  if (!tx.past_deadline() && log_->log_commit(decision).ok()) return {Outcome::Kind::kCommitted, "", {}};
   return {Outcome::Kind::kUnknown,
-          "commit of the only writing branch on data source '" + *writer->data_source +
+          "commit of the only writing branch on data source '" + writer.data_source +
               "' was not confirmed and no decision could be logged",
           {}};
 }

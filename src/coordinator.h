@@ -60,7 +60,7 @@ class Coordinator {
   Status validate_options() const;
   Outcome commit_one_phase(TransactionState& tx);
   Outcome commit_two_phase(TransactionState& tx);
-  Outcome commit_lone_writer(TransactionState& tx);
+  Outcome commit_lone_writer(TransactionState& tx, const CommitRecord& decision);
   Outcome roll_back_all(TransactionState& tx, std::string reason);
   void run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op);
   Outcome finish(TransactionState& tx, Outcome outcome);
