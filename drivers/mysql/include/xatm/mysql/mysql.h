@@ -30,6 +30,7 @@
 
 #include "xatm/resource.h"
 #include "xatm/status.h"
+#include "xatm/xa.h"
 
 namespace sql {
 class Connection;
@@ -80,6 +81,24 @@ std::unique_ptr<Resource> make_resource(DataSource config);
 // kInvalidArgument when `data_source` is not a MySQL/MariaDB data source.
 Result<sql::Connection*> connection(Transaction& tx, std::string_view data_source);
 
+// The DataSource an xa_open info string describes (the syntax of docs/xa-switch.md:
+// `key=value` pairs, values with spaces in single quotes). Keys: name, host, port, unix_socket,
+// user, password, database, connect_timeout, read_timeout, write_timeout (seconds). kInvalidArgument
+// naming the key for an unknown key or a bad number; never quoting a value.
+Result<DataSource> data_source_from_open_info(std::string_view info);
+
+// The Connector/C++ connection that xatm_mysql_xa_switch opened for `rmid` on the calling
+// thread, or null when this thread has not opened `rmid`. Valid until the next xa_ call on
+// `rmid` (after XAER_RMFAIL the next call opens a new session) or xa_close.
+sql::Connection* switch_connection(int rmid);
+
 }  // namespace xatm::mysql
+
+// The driver as a standard X/Open XA resource manager, named "xatm-mysql", for any XA
+// transaction manager (xatm itself adopts it with xatm::adopt_xa_switch). xa_open takes the
+// info string of data_source_from_open_info(); the state of each rmid belongs to the thread
+// that opened it (the XA thread of control). It is also in the loadable module
+// libxatm_mysql_switch.so. docs/xa-switch.md lists what each verb and flag does.
+extern "C" xa_switch_t xatm_mysql_xa_switch;
 
 #endif  // XATM_MYSQL_MYSQL_H_

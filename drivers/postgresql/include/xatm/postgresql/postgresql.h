@@ -33,6 +33,7 @@
 #include "xatm/resource.h"
 #include "xatm/status.h"
 #include "xatm/transaction_manager.h"
+#include "xatm/xa.h"
 
 struct pg_conn;
 typedef struct pg_conn PGconn;  // NOLINT(modernize-use-using): libpq's own declaration
@@ -82,6 +83,24 @@ std::unique_ptr<Resource> make_resource(DataSource config);
 // (its branch stays enlisted and ends with the transaction).
 Result<PGconn*> connection(Transaction& tx, std::string_view data_source);
 
+// The DataSource an xa_open info string describes: a libpq keyword/value connection string
+// ("host=/run/pg dbname=billing user=app"), plus the optional key `name` (the name used in
+// messages; default "xatm-postgresql"). kInvalidArgument for a malformed string, naming the key
+// or position and never quoting a value.
+Result<DataSource> data_source_from_open_info(std::string_view info);
+
+// The libpq session that xatm_postgresql_xa_switch opened for `rmid` on the calling thread, or
+// null when this thread has not opened `rmid`. Valid until the next xa_ call on `rmid` (after
+// XAER_RMFAIL the next call opens a new session) or xa_close.
+PGconn* switch_connection(int rmid);
+
 }  // namespace xatm::postgresql
+
+// The driver as a standard X/Open XA resource manager, named "xatm-postgresql", for any XA
+// transaction manager (xatm itself adopts it with xatm::adopt_xa_switch). xa_open takes the
+// info string of data_source_from_open_info(); the state of each rmid belongs to the thread that
+// opened it (the XA thread of control). It is also in the loadable module
+// libxatm_postgresql_switch.so. docs/xa-switch.md lists what each verb and flag does.
+extern "C" xa_switch_t xatm_postgresql_xa_switch;
 
 #endif  // XATM_POSTGRESQL_POSTGRESQL_H_

@@ -1,0 +1,103 @@
+// xatm_mysql_xa_switch: the MySQL driver as a standard xa_switch_t (see switch_export.h).
+#include <charconv>
+#include <exception>
+#include <map>
+#include <mutex>
+
+#include "driver_thread.h"
+#include "mysql_xa_connection.h"
+#include "open_info.h"
+#include "switch_export.h"
+#include "xatm/mysql/mysql.h"
+
+namespace xatm::mysql {
+namespace {
+
+Result<unsigned> parse_number(const std::string& key, const std::string& value, unsigned max) {
+  unsigned number = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error != std::errc() || end != value.data() + value.size() || number > max) {
+    return invalid_argument_error("xa_open info string: '" + key + "' must be a number from 0 to " +
+                                  std::to_string(max));
+  }
+  return number;
+}
+
+// One Resource per distinct info string, shared by every rmid and thread that opens it: the
+// driver's sessions of one data source keep track of each other (which server sessions are
+// still finishing a prepared branch), and that must hold across rmids too.
+Result<std::shared_ptr<Resource>> resource_from_open_info(std::string_view info) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<Resource>, std::less<>> resources;
+  std::lock_guard lock(mutex);
+  if (auto it = resources.find(info); it != resources.end()) return it->second;
+  Result<DataSource> config = data_source_from_open_info(info);
+  if (!config.ok()) return config.status();
+  std::shared_ptr<Resource> resource = make_resource(std::move(*config));
+  resources.emplace(std::string(info), resource);
+  return resource;
+}
+
+xatm::internal::SwitchExport& exported() {
+  // Connector/C++ is set up for the thread first, so that it is torn down after the sessions
+  // (thread_local objects are destroyed in the reverse order of their construction).
+  try {
+    internal::driver_for_this_thread();
+  } catch (const std::exception&) {
+    // The verb's own call of driver_for_this_thread() reports it as XAER_RMFAIL.
+  }
+  thread_local xatm::internal::SwitchExport state("xatm-mysql", &resource_from_open_info);
+  return state;
+}
+
+}  // namespace
+
+Result<DataSource> data_source_from_open_info(std::string_view info) {
+  Result<xatm::internal::OpenInfo> pairs = xatm::internal::parse_open_info(info);
+  if (!pairs.ok()) return pairs.status();
+  DataSource config{.name = "xatm-mysql"};
+  for (const auto& [key, value] : *pairs) {
+    if (key == "name") {
+      config.name = value;
+    } else if (key == "host") {
+      config.host = value;
+    } else if (key == "port") {
+      Result<unsigned> port = parse_number(key, value, 65535);
+      if (!port.ok()) return port.status();
+      config.port = *port;
+    } else if (key == "unix_socket") {
+      config.unix_socket = value;
+    } else if (key == "user") {
+      config.user = value;
+    } else if (key == "password") {
+      config.password = value;
+    } else if (key == "database") {
+      config.database = value;
+    } else if (key == "connect_timeout" || key == "read_timeout" || key == "write_timeout") {
+      Result<unsigned> seconds = parse_number(key, value, 86400);
+      if (!seconds.ok()) return seconds.status();
+      std::chrono::seconds& field = key == "connect_timeout" ? config.connect_timeout
+                                    : key == "read_timeout"  ? config.read_timeout
+                                                             : config.write_timeout;
+      field = std::chrono::seconds(*seconds);
+    } else {
+      return invalid_argument_error(
+          "xa_open info string: unknown key '" + key +
+          "' (known: name, host, port, unix_socket, user, password, database, connect_timeout, "
+          "read_timeout, write_timeout)");
+    }
+  }
+  return config;
+}
+
+sql::Connection* switch_connection(int rmid) {
+  auto* session = dynamic_cast<internal::MysqlXaConnection*>(exported().session(rmid));
+  return session == nullptr ? nullptr : &session->sql_connection();
+}
+
+}  // namespace xatm::mysql
+
+extern "C" {
+xa_switch_t xatm_mysql_xa_switch =
+    xatm::internal::exported_switch<&xatm::mysql::exported>("xatm-mysql");
+}
