@@ -14,6 +14,12 @@ ControlThread::~ControlThread() {
 }
 
 void ControlThread::run(const std::function<void()>& fn) {
+  // From the control thread itself (work that calls back into its own session): it is already
+  // where fn must run, and handing it over would wait for itself forever.
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    fn();
+    return;
+  }
   std::lock_guard caller(callers_);
   std::unique_lock lock(mutex_);
   pending_ = &fn;

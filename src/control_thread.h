@@ -2,7 +2,8 @@
 // control" of an adopted xa_switch_t session (see xatm/xa_switch.h).
 //
 // run(fn) hands fn to the thread and blocks until it has returned, so the caller sees fn's
-// effects as if it had called it itself.
+// effects as if it had called it itself. Called on the control thread itself (from inside an
+// earlier fn), it runs fn there directly.
 //
 // Thread safety: run() may be called from any thread; concurrent calls are serialised.
 #ifndef XATM_SRC_CONTROL_THREAD_H_

@@ -103,7 +103,7 @@ int SwitchExport::answer(Open& open, int rmid, const char* verb, const Xid& xid,
     reply.detail = "XA_RETRY answered as XAER_RMFAIL: " + reply.detail;
     reply.code = XAER_RMFAIL;
   }
-  if (!reply.ok()) {
+  if (reply.code < XA_OK) {  // an error; rollback votes and heuristics are the RM's answers
     XATM_LOG(info) << "XA switch '" << rm_name_ << "' rmid " << rmid << ": " << verb << " "
                    << xid.to_string() << " " << xa_code_name(reply.code) << ": " << reply.detail;
   }

@@ -10,10 +10,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include "driver_thread.h"
 #include "driver_under_test.h"
+#include "open_info.h"
+#include "xatm/xa_switch.h"
 
 namespace xatm::mysql::testing {
 
@@ -25,6 +28,36 @@ DataSource test_data_source(const std::string& name) {
                     .user = test_setting("MYSQL_USER"),
                     .password = test_setting("MYSQL_PASSWORD"),
                     .database = test_setting("MYSQL_DATABASE")};
+}
+
+std::string switch_open_info(const DataSource& config) {
+  using xatm::internal::quote_open_info_value;
+  const std::pair<const char*, std::string> pairs[] = {
+      {"name", config.name},
+      {"host", config.host},
+      {"port", std::to_string(config.port)},
+      {"unix_socket", config.unix_socket},
+      {"user", config.user},
+      {"password", config.password},
+      {"database", config.database},
+      {"connect_timeout", std::to_string(config.connect_timeout.count())},
+      {"read_timeout", std::to_string(config.read_timeout.count())},
+      {"write_timeout", std::to_string(config.write_timeout.count())},
+  };
+  std::string info;
+  for (const auto& [key, value] : pairs) {
+    info += (info.empty() ? "" : " ") + std::string(key) + "=" + quote_open_info_value(value);
+  }
+  return info;
+}
+
+std::unique_ptr<Resource> adopt_test_switch(const xa_switch_t& xa_switch, const std::string& name) {
+  Result<std::unique_ptr<Resource>> resource =
+      adopt_xa_switch({.name = name,
+                       .xa_switch = &xa_switch,
+                       .open_info = switch_open_info(test_data_source(name))});
+  if (!resource.ok()) throw std::runtime_error(resource.status().to_string());
+  return std::move(*resource);
 }
 
 std::unique_ptr<sql::Connection> plain_connection() {
@@ -53,6 +86,41 @@ std::optional<internal::SqlError> run(sql::Connection& connection, const std::st
   }
 }
 
+Status sql_status(const internal::SqlError& error) {
+  const std::string message = "MariaDB " + internal::describe(error);
+  if (internal::is_connection_lost(error)) return unavailable_error(message);
+  if (error.code == internal::kErrDeadlock || error.code == internal::kErrLockWaitTimeout) {
+    return aborted_error(message);
+  }
+  return failed_precondition_error(message);
+}
+
+Status execute(sql::Connection& connection, const std::string& statement) {
+  std::optional<internal::SqlError> error = run(connection, statement);
+  return error ? sql_status(*error) : Status();
+}
+
+Status execute_on_switch(int rmid, const std::string& statement) {
+  sql::Connection* connection = switch_connection(rmid);
+  if (connection == nullptr) {
+    return failed_precondition_error("xatm_mysql_xa_switch has no session of rmid " +
+                                     std::to_string(rmid) + " on this thread");
+  }
+  return execute(*connection, statement);
+}
+
+Result<std::int64_t> query_int(sql::Connection& connection, const std::string& query) {
+  try {
+    internal::driver_for_this_thread();
+    std::unique_ptr<sql::Statement> handle(connection.createStatement());
+    std::unique_ptr<sql::ResultSet> rows(handle->executeQuery(query));
+    if (!rows->next()) return not_found_error(query + ": no row");
+    return static_cast<std::int64_t>(rows->getInt64(1));
+  } catch (const sql::SQLException& e) {
+    return sql_status({e.getErrorCode(), e.getSQLState(), e.what()});
+  }
+}
+
 void run_plain(const std::string& statement) {
   try {
     std::unique_ptr<sql::Connection> connection = plain_connection();
@@ -76,14 +144,34 @@ std::int64_t query_plain(const std::string& query) {
   return -1;
 }
 
-void reset_table(const std::string& name, int rows) {
+namespace {
+
+// Runs `statement` on a new plain connection.
+Status plain(const std::string& statement) {
+  try {
+    std::unique_ptr<sql::Connection> connection = plain_connection();
+    return execute(*connection, statement);
+  } catch (const sql::SQLException& e) {
+    return sql_status({e.getErrorCode(), e.getSQLState(), e.what()});
+  }
+}
+
+Status recreate_table(const std::string& name, int rows) {
   std::string insert = "INSERT INTO " + name + " VALUES ";
   for (int id = 1; id <= rows; ++id) {
     insert += (id > 1 ? ",(" : "(") + std::to_string(id) + ",100)";
   }
-  run_plain("DROP TABLE IF EXISTS " + name);
-  run_plain("CREATE TABLE " + name + " (id INT PRIMARY KEY, balance BIGINT) ENGINE=InnoDB");
-  if (rows > 0) run_plain(insert);
+  XATM_RETURN_IF_ERROR(plain("DROP TABLE IF EXISTS " + name));
+  XATM_RETURN_IF_ERROR(
+      plain("CREATE TABLE " + name + " (id INT PRIMARY KEY, balance BIGINT) ENGINE=InnoDB"));
+  return rows > 0 ? plain(insert) : Status();
+}
+
+}  // namespace
+
+void reset_table(const std::string& name, int rows) {
+  const Status reset = recreate_table(name, rows);
+  EXPECT_TRUE(reset.ok()) << name << ": " << reset.to_string();
 }
 
 void roll_back_leftovers() {
@@ -173,6 +261,31 @@ void kill_and_wait(std::uint64_t connection_id) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(query_plain(query), 0) << "session " << connection_id << " survived KILL";
+}
+
+Status MysqlDriverUnderTest::reset_table(const std::string& table, int rows) {
+  return recreate_table(table, rows);
+}
+
+Result<std::int64_t> MysqlDriverUnderTest::query_int(const std::string& sql) {
+  try {
+    std::unique_ptr<sql::Connection> connection = plain_connection();
+    return mysql::testing::query_int(*connection, sql);
+  } catch (const sql::SQLException& e) {
+    return sql_status({e.getErrorCode(), e.getSQLState(), e.what()});
+  }
+}
+
+Result<std::vector<Xid>> MysqlDriverUnderTest::prepared_xids() {
+  std::unique_ptr<Resource> resource = make_resource("prepared-xids");
+  Result<std::unique_ptr<XaConnection>> session = resource->connect();
+  if (!session.ok()) return session.status();
+  XaConnection::Recovered recovered = (*session)->recover();
+  if (!recovered.reply.ok()) {
+    return unavailable_error("recover: " + xa_code_name(recovered.reply.code) + " " +
+                             recovered.reply.detail);
+  }
+  return recovered.xids;
 }
 
 void MysqlTest::SetUp() {

@@ -4,11 +4,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 
 #include "driver_under_test.h"
+#include "open_info.h"
 #include "pg_connection.h"
 #include "pg_gid.h"
 #include "xatm/postgresql/postgresql.h"
+#include "xatm/xa_switch.h"
 
 namespace xatm::postgresql::testing {
 
@@ -18,6 +21,31 @@ std::string conninfo() { return test_setting("PG_CONNINFO"); }
 std::string noprepare_conninfo() { return test_setting("PG_NOPREPARE_CONNINFO"); }
 // A later keyword wins in a conninfo string.
 std::string superuser_conninfo() { return conninfo() + " user=postgres"; }
+
+std::string switch_open_info(const std::string& name, const std::string& conninfo) {
+  std::string info = "name=" + xatm::internal::quote_open_info_value(name);
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    ADD_FAILURE() << "cannot parse the test conninfo: " << (error != nullptr ? error : "no memory");
+    PQfreemem(error);
+    return info;
+  }
+  for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr) continue;  // not in the conninfo
+    info += std::string(" ") + option->keyword + "=" +
+            xatm::internal::quote_open_info_value(option->val);
+  }
+  PQconninfoFree(options);
+  return info;
+}
+
+std::unique_ptr<Resource> adopt_test_switch(const xa_switch_t& xa_switch, const std::string& name) {
+  Result<std::unique_ptr<Resource>> resource =
+      adopt_xa_switch({.name = name, .xa_switch = &xa_switch, .open_info = switch_open_info(name)});
+  if (!resource.ok()) throw std::runtime_error(resource.status().to_string());
+  return std::move(*resource);
+}
 
 void ensure_probe_role(const std::string& superuser) {
   PlainConnection admin(superuser);
@@ -94,7 +122,18 @@ PGconn* native(XaConnection& session) {
 Status run(XaConnection& session, const std::string& sql) {
   PGconn* conn = native(session);
   if (conn == nullptr) return invalid_argument_error("not a PostgreSQL session");
-  return exec_on(conn, sql, nullptr);
+  return run(conn, sql);
+}
+
+Status run(PGconn* conn, const std::string& sql) { return exec_on(conn, sql, nullptr); }
+
+Status run_on_switch(int rmid, const std::string& sql) {
+  PGconn* conn = switch_connection(rmid);
+  if (conn == nullptr) {
+    return failed_precondition_error("xatm_postgresql_xa_switch has no session of rmid " +
+                                     std::to_string(rmid) + " on this thread");
+  }
+  return run(conn, sql);
 }
 
 std::string failing_sqlstate(XaConnection& session, const std::string& sql) {
@@ -149,9 +188,71 @@ std::unique_ptr<XaConnection> open_session(const std::string& conninfo) {
   return session.ok() ? std::move(*session) : nullptr;
 }
 
+namespace {
+
+Status roll_back_prepared_locking(PlainConnection& plain, const std::string& table) {
+  for (;;) {
+    Result<std::optional<std::string>> gid = plain.value(
+        "SELECT p.gid FROM pg_prepared_xacts p JOIN pg_locks l ON l.virtualtransaction = "
+        "'-1/' || p.transaction WHERE l.relation = to_regclass('" +
+        table + "') LIMIT 1");
+    if (!gid.ok()) return gid.status();
+    if (!gid->has_value()) return Status();
+    char* literal = PQescapeLiteral(plain.get(), (*gid)->c_str(), (*gid)->size());
+    const std::string sql = std::string("ROLLBACK PREPARED ") + literal;
+    PQfreemem(literal);
+    XATM_RETURN_IF_ERROR(plain.exec(sql));
+  }
+}
+
+}  // namespace
+
+Status reset_table(const std::string& table, int rows) {
+  PlainConnection plain;
+  if (!plain.ok())
+    return unavailable_error(std::string("cannot connect: ") + PQerrorMessage(plain.get()));
+  XATM_RETURN_IF_ERROR(roll_back_prepared_locking(plain, table));
+  XATM_RETURN_IF_ERROR(plain.exec("SET lock_timeout = '10s'"));
+  XATM_RETURN_IF_ERROR(plain.exec("DROP TABLE IF EXISTS " + table));
+  XATM_RETURN_IF_ERROR(
+      plain.exec("CREATE TABLE " + table + " (id integer PRIMARY KEY, balance bigint NOT NULL)"));
+  return plain.exec("INSERT INTO " + table + " SELECT g, 100 FROM generate_series(1, " +
+                    std::to_string(rows) + ") AS g");
+}
+
+Result<std::int64_t> PostgresqlDriverUnderTest::query_int(const std::string& sql) {
+  PlainConnection plain;
+  Result<std::optional<std::string>> value = plain.value(sql);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return not_found_error("'" + sql + "' returned NULL or no row");
+  return std::stoll(**value);
+}
+
+Result<std::vector<Xid>> PostgresqlDriverUnderTest::prepared_xids() {
+  Result<std::unique_ptr<XaConnection>> session = make_resource("prepared_xids")->connect();
+  if (!session.ok()) return session.status();
+  XaConnection::Recovered recovered = (*session)->recover();
+  if (!recovered.reply.ok()) {
+    return unavailable_error("recover answered " + xa_code_name(recovered.reply.code) + ": " +
+                             recovered.reply.detail);
+  }
+  return std::move(recovered.xids);
+}
+
+Status PostgresqlDriverUnderTest::terminate_backend(int pid) {
+  PlainConnection plain;
+  Result<std::optional<std::string>> killed =
+      plain.value("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 5000)");
+  if (!killed.ok()) return killed.status();
+  if (*killed != std::optional<std::string>("t")) {
+    return internal_error("pg_terminate_backend did not end backend " + std::to_string(pid));
+  }
+  return Status();
+}
+
 void PgTest::SetUp() {
   roll_back_all_prepared();
-  const Status reset = xatm::testing::driver_under_test().reset_table("t", 3);
+  const Status reset = reset_table("t", 3);
   ASSERT_TRUE(reset.ok()) << reset.to_string();
 }
 
