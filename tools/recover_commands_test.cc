@@ -56,6 +56,38 @@ TEST_F(RecoverCommandsTest, UnknownConfigKeyIsRefusedWithItsPath) {
   EXPECT_NE(extra.status().message().find("data_sources[0].colour: unknown key"), std::string::npos);
 }
 
+TEST_F(RecoverCommandsTest, XaSwitchDataSourcesAreLoadedOrRefusedByName) {
+  Result<ToolConfig> missing = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "ledger",
+          "driver": "xa_switch", "library": "/nonexistent/libledger.so", "symbol": "ledger_xa"}]})");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("data_sources[0].library"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("/nonexistent/libledger.so"), std::string::npos);
+
+  unsetenv("XATM_TOOL_TEST_INFO");
+  Result<ToolConfig> unset = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "ledger",
+          "driver": "xa_switch", "library": "libc.so.6", "symbol": "s",
+          "open_info_env": "XATM_TOOL_TEST_INFO"}]})");
+  ASSERT_FALSE(unset.ok());
+  EXPECT_NE(unset.status().message().find(
+                "data_sources[0].open_info_env: XATM_TOOL_TEST_INFO is not set"),
+            std::string::npos)
+      << unset.status().message();
+
+#ifdef XATM_TEST_SWITCH_MODULE
+  setenv("XATM_TOOL_TEST_INFO", "name=billing dbname=x password='s3cret'", 1);
+  Result<ToolConfig> loaded = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "billing",
+          "driver": "xa_switch", "library": ")" XATM_TEST_SWITCH_MODULE R"(",
+          "symbol": "xatm_postgresql_xa_switch", "open_info_env": "XATM_TOOL_TEST_INFO"}]})");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  ASSERT_EQ(loaded->data_sources.size(), 1U);
+  EXPECT_EQ(loaded->data_sources[0]->name(), "billing");
+#endif
+}
+
 TEST_F(RecoverCommandsTest, MissingPasswordVariableIsNamedAndNoSecretIsPrinted) {
   unsetenv("XATM_TOOL_TEST_SECRET");
   EXPECT_EQ(run({"list", "--config", config_}), kExitUsage);

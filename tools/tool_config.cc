@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "xatm/xa_switch.h"
 #include "xatm/xid.h"
 #ifdef XATM_TOOL_WITH_MYSQL
 #include "xatm/mysql/mysql.h"
@@ -50,28 +51,36 @@ Result<long> number_field(const Json& object, const std::string& path, const cha
   return it->get<long>();
 }
 
-// The password named by password_file or password_env; empty when neither is given.
-Result<std::string> password(const Json& object, const std::string& path) {
-  Result<std::string> file = string_field(object, path, "password_file", false);
-  Result<std::string> env = string_field(object, path, "password_env", false);
+// The secret read from the file named by `file_key` or the environment variable named by
+// `env_key`; empty when neither is given.
+Result<std::string> secret(const Json& object, const std::string& path, const char* file_key,
+                           const char* env_key) {
+  Result<std::string> file = string_field(object, path, file_key, false);
+  Result<std::string> env = string_field(object, path, env_key, false);
   if (!file.ok()) return file.status();
   if (!env.ok()) return env.status();
   if (!file->empty() && !env->empty()) {
-    return invalid_argument_error(path + ": give password_file or password_env, not both");
+    return invalid_argument_error(path + ": give " + file_key + " or " + env_key + ", not both");
   }
   if (!file->empty()) {
     std::ifstream in(*file);
-    if (!in) return invalid_argument_error(path + ".password_file: cannot read " + *file);
-    std::string secret;
-    std::getline(in, secret);
-    return secret;
+    if (!in) return invalid_argument_error(path + "." + file_key + ": cannot read " + *file);
+    std::string value;
+    std::getline(in, value);
+    return value;
   }
   if (!env->empty()) {
     const char* value = std::getenv(env->c_str());  // NOLINT(concurrency-mt-unsafe): start-up
-    if (value == nullptr) return invalid_argument_error(path + ".password_env: " + *env + " is not set");
+    if (value == nullptr) {
+      return invalid_argument_error(path + "." + env_key + ": " + *env + " is not set");
+    }
     return std::string(value);
   }
   return std::string();
+}
+
+Result<std::string> password(const Json& object, const std::string& path) {
+  return secret(object, path, "password_file", "password_env");
 }
 
 #define XATM_ASSIGN_OR_RETURN(lhs, expr)        \
@@ -137,13 +146,36 @@ Result<std::unique_ptr<Resource>> postgresql_source(const Json& object, const st
 #endif
 }
 
+// Any XA resource manager through its xa_switch_t, loaded from a shared library. The xa_open
+// info string may hold a password: open_info_file or open_info_env keep it out of the file.
+Result<std::unique_ptr<Resource>> switch_source(const Json& object, const std::string& path) {
+  XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "library", "symbol", "open_info",
+                                                 "open_info_file", "open_info_env"}));
+  XATM_ASSIGN_OR_RETURN(name, string_field(object, path, "name", true));
+  XATM_ASSIGN_OR_RETURN(library, string_field(object, path, "library", true));
+  XATM_ASSIGN_OR_RETURN(symbol, string_field(object, path, "symbol", true));
+  XATM_ASSIGN_OR_RETURN(inline_info, string_field(object, path, "open_info", false));
+  XATM_ASSIGN_OR_RETURN(secret_info, secret(object, path, "open_info_file", "open_info_env"));
+  if (!inline_info.empty() && !secret_info.empty()) {
+    return invalid_argument_error(path + ": give one of open_info, open_info_file, open_info_env");
+  }
+  Result<const xa_switch_t*> xa_switch = load_xa_switch(library, symbol);
+  if (!xa_switch.ok()) return xa_switch.status().with_context(path + ".library");
+  Result<std::unique_ptr<Resource>> resource = adopt_xa_switch(
+      {.name = name, .xa_switch = *xa_switch,
+       .open_info = inline_info.empty() ? secret_info : inline_info});
+  if (!resource.ok()) return resource.status().with_context(path);
+  return resource;
+}
+
 Result<std::unique_ptr<Resource>> data_source(const Json& object, const std::string& path) {
   if (!object.is_object()) return invalid_argument_error(path + ": expected an object");
   XATM_ASSIGN_OR_RETURN(driver, string_field(object, path, "driver", true));
   if (driver == "mysql" || driver == "mariadb") return mysql_source(object, path);
   if (driver == "postgresql") return postgresql_source(object, path);
+  if (driver == "xa_switch") return switch_source(object, path);
   return invalid_argument_error(path + ".driver: unknown driver '" + driver +
-                                "' (mysql, mariadb or postgresql)");
+                                "' (mysql, mariadb, postgresql or xa_switch)");
 }
 
 }  // namespace

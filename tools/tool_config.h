@@ -9,7 +9,9 @@
 //
 // Keys per driver — mysql: name, driver, host, port, unix_socket, user, password_file,
 // password_env, database, connect_timeout_s, read_timeout_s; postgresql: name, driver, conninfo,
-// host, port, user, password_file, password_env, dbname, connect_timeout_s. Unknown keys are
+// host, port, user, password_file, password_env, dbname, connect_timeout_s; xa_switch (any XA
+// resource manager, docs/xa-switch.md): name, driver, library, symbol, and the xa_open info string
+// as one of open_info, open_info_file, open_info_env. Unknown keys are
 // errors. A password is never written in the file itself: it is read from `password_file`
 // (trailing newline removed) or the environment variable `password_env`, and never printed.
 //
