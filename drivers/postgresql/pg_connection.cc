@@ -88,8 +88,12 @@ XaReply PgConnection::prepare(const Xid& xid) {
   if (state_ == State::kRolledBack) return {rollback_code_, "the branch was rolled back already"};
   if (state_ != State::kEnded) return {XAER_PROTO, "prepare needs an ended, unprepared branch"};
   if (std::optional<XaReply> refused = check_open_transaction("prepare")) return *refused;
-  // A failed transaction skips the probe (it would fail too): PREPARE answers ROLLBACK.
-  return prepare_sql(xid, session_->transaction_status() == PQTRANS_INTRANS);
+  // The read-only probe only runs when it may save a PREPARE: not after the application
+  // modified rows (the transaction has an id, PREPARE it is), and not in a failed transaction
+  // (the probe would fail too; PREPARE answers ROLLBACK, a rollback vote).
+  const bool probe =
+      session_->transaction_status() == PQTRANS_INTRANS && !session_->app_wrote();
+  return prepare_sql(xid, probe);
 }
 
 XaReply PgConnection::commit(const Xid& xid, bool one_phase) {

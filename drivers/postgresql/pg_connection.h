@@ -4,9 +4,10 @@
 //   start     BEGIN, after checking that the session is idle
 //   end       no SQL: the transaction status and what the application's statements did decide;
 //             a failed transaction is rolled back right away (ROLLBACK) and answers RB(SQLSTATE)
-//   prepare   SELECT txid_current_if_assigned(); NULL (nothing written) → COMMIT and XA_RDONLY,
-//             so no read-only branch is ever left prepared; otherwise PREPARE TRANSACTION '<gid>'
-//             and its command tag checked (ROLLBACK = the transaction had failed: RB vote)
+//   prepare   SELECT txid_current_if_assigned(), unless the application's statements modified
+//             rows; NULL (nothing written) → COMMIT and XA_RDONLY, so no read-only branch is ever
+//             left prepared; otherwise PREPARE TRANSACTION '<gid>' and its command tag checked
+//             (ROLLBACK = the transaction had failed: RB vote)
 //   commit    one phase: COMMIT (tag checked); two phase: COMMIT PREPARED '<gid>' on an idle
 //             session, this one or any other of the same database and role
 //   rollback  ROLLBACK (not prepared) / ROLLBACK PREPARED '<gid>' (prepared, or not known here)

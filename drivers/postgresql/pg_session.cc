@@ -32,6 +32,20 @@ std::string field(const PGresult* result, int code) {
   return value == nullptr ? std::string() : std::string(value);
 }
 
+// True for the command tag of a data-modifying statement that reports at least one row:
+// "INSERT 0 3", "UPDATE 1", "DELETE 2", "MERGE 1". Modifying a row needs a transaction id, so
+// the transaction is certainly not read-only. ("COPY n" is left out: COPY TO reads.)
+bool modified_rows(std::string_view tag) {
+  for (std::string_view verb : {"INSERT ", "UPDATE ", "DELETE ", "MERGE "}) {
+    if (!tag.starts_with(verb)) continue;
+    const std::size_t last_space = tag.rfind(' ');
+    const std::string_view rows = tag.substr(last_space + 1);
+    return !rows.empty() && rows != "0" &&
+           rows.find_first_not_of("0123456789") == std::string_view::npos;
+  }
+  return false;
+}
+
 }  // namespace
 
 struct PgSessionCallbacks {
@@ -127,6 +141,7 @@ PGTransactionStatusType PgSession::transaction_status() {
 void PgSession::reset_watch() {
   watch_.app_failure.clear();
   watch_.app_ended.clear();
+  watch_.app_wrote = false;
 }
 
 void PgSession::mark_lost(std::string message) {
@@ -152,6 +167,7 @@ void PgSession::observe(const PGresult* result) {
   // session idle, which xa_end sees; COMMIT (also COMMIT AND CHAIN, END) may hide a BEGIN after it.
   const std::string_view tag = PQcmdStatus(const_cast<PGresult*>(result));
   if (tag == "COMMIT" || tag == "PREPARE TRANSACTION") watch_.app_ended = tag;
+  if (modified_rows(tag)) watch_.app_wrote = true;
 }
 
 }  // namespace xatm::postgresql::internal

@@ -10,7 +10,9 @@
 //   - whether any result said the session is gone (reference §3.7: a FATAL 57P01 can arrive
 //     before libpq's own "server closed the connection unexpectedly");
 //   - whether the application ended the transaction itself (a COMMIT or PREPARE TRANSACTION
-//     command tag while the driver was not running a statement of its own).
+//     command tag while the driver was not running a statement of its own);
+//   - whether the application certainly wrote: an INSERT, UPDATE, DELETE or MERGE that reports
+//     at least one row. Such a transaction has a transaction id, so xa_prepare needs no probe.
 // A notice receiver sends server notices to xatm's log (WARNINGs at warning level, with their
 // SQLSTATE), instead of libpq's default of printing them on stderr.
 //
@@ -77,6 +79,9 @@ class PgSession {
   [[nodiscard]] const std::string& app_failure() const { return watch_.app_failure; }
   // "COMMIT" or "PREPARE TRANSACTION" when the application ended the transaction itself.
   [[nodiscard]] const std::string& app_ended() const { return watch_.app_ended; }
+  // True when one of the application's statements since reset_watch() modified rows. False
+  // says nothing: other statements (functions, COPY, DDL) may have written too.
+  [[nodiscard]] bool app_wrote() const { return watch_.app_wrote; }
 
  private:
   struct Watch {
@@ -85,6 +90,7 @@ class PgSession {
     std::string lost_message;
     std::string app_failure;
     std::string app_ended;
+    bool app_wrote = false;
   };
   friend struct PgSessionCallbacks;  // the libpq event procedure and notice receiver
   void observe(const PGresult* result);

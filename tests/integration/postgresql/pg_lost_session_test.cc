@@ -36,17 +36,32 @@ class PgLostSessionTest : public PgTest {
   const Xid xid_ = fresh_xid();
 };
 
-TEST_F(PgLostSessionTest, KilledWhileIdleInTheBranchPrepareAnswersRbCommfail) {
+TEST_F(PgLostSessionTest, KilledWhileIdleInAReadingBranchPrepareAnswersRbCommfail) {
   ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
-  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 0 WHERE id = 1").ok());
+  ASSERT_TRUE(run(*session_, "SELECT balance FROM t WHERE id = 1").ok());
   ASSERT_TRUE(driver_under_test().kill_session(*session_).ok());
-  // xa_end sends nothing, so it cannot know yet; the read-only probe finds out.
+  // xa_end sends nothing, so it cannot know yet; the read-only probe finds out before anything
+  // could be prepared.
   EXPECT_TRUE(is_xa(session_->end(xid_), XA_OK));
   EXPECT_TRUE(is_xa(session_->prepare(xid_), XA_RBCOMMFAIL));
   EXPECT_FALSE(session_->usable());
   EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));  // it died with its session
   EXPECT_TRUE(is_xa(session_->start(fresh_xid()), XAER_RMFAIL));
   EXPECT_FALSE(is_prepared(xid_));
+}
+
+TEST_F(PgLostSessionTest, KilledWhileIdleAfterAWritePrepareAnswersRmfail) {
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 0 WHERE id = 1").ok());
+  ASSERT_TRUE(driver_under_test().kill_session(*session_).ok());
+  // The branch wrote, so no probe: PREPARE TRANSACTION itself meets the dead session, and a
+  // lost PREPARE may have happened (reference §3.9), so the driver cannot say more.
+  EXPECT_TRUE(is_xa(session_->end(xid_), XA_OK));
+  EXPECT_TRUE(is_xa(session_->prepare(xid_), XAER_RMFAIL));
+  EXPECT_FALSE(session_->usable());
+  EXPECT_FALSE(is_prepared(xid_));
+  std::unique_ptr<XaConnection> fresh = open_session();
+  EXPECT_TRUE(is_xa(fresh->rollback(xid_), XAER_NOTA)) << "it died with its session";
   EXPECT_EQ(balance(1), 100);
 }
 

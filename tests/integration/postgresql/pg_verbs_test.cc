@@ -1,6 +1,7 @@
 // Each XA verb of the PostgreSQL driver in each state a branch can be in, against the real
 // server: the answers of reference §3.9 and the state the server is left in.
 #include <gtest/gtest.h>
+#include <libpq-events.h>
 #include <libpq-fe.h>
 
 #include "pg_test_util.h"
@@ -234,6 +235,39 @@ TEST_F(PgVerbsTest, RecoverListsPreparedBranches) {
   EXPECT_TRUE(is_xa(session_->rollback(xid_), XA_OK));
   recovered = session_->recover();
   EXPECT_TRUE(recovered.xids.empty());
+}
+
+// Counts the results a session produces: one per statement sent.
+int count_results(PGEventId event, void* /*info*/, void* counter) {
+  if (event == PGEVT_RESULTCREATE) ++*static_cast<int*>(counter);
+  return 1;
+}
+
+// The read-only probe costs a round trip; it runs only when it may save a PREPARE.
+TEST_F(PgVerbsTest, PrepareProbesForReadOnlyOnlyWhenNoRowWasModified) {
+  int statements = 0;
+  ASSERT_NE(PQregisterEventProc(native(*session_), &count_results, "count", &statements), 0);
+  struct Case {
+    const char* sql;
+    int vote;
+    int statements;  // sent by prepare
+  };
+  for (const Case& c : {Case{"UPDATE t SET balance = balance + 10 WHERE id = 1", XA_OK, 1},
+                        Case{"UPDATE t SET balance = 0 WHERE id = 999", XA_RDONLY, 2},
+                        Case{"SELECT txid_current()", XA_OK, 2},  // an xid, no row modified
+                        Case{"SELECT balance FROM t WHERE id = 2", XA_RDONLY, 2}}) {
+    const Xid xid = fresh_xid();
+    ASSERT_TRUE(is_xa(session_->start(xid), XA_OK));
+    ASSERT_TRUE(run(*session_, c.sql).ok()) << c.sql;
+    ASSERT_TRUE(is_xa(session_->end(xid), XA_OK));
+    statements = 0;
+    EXPECT_TRUE(is_xa(session_->prepare(xid), c.vote)) << c.sql;
+    EXPECT_EQ(statements, c.statements) << c.sql;
+    if (c.vote == XA_OK) {
+      EXPECT_TRUE(is_xa(session_->rollback(xid), XA_OK));
+    }
+  }
+  EXPECT_EQ(balance(1), 100);
 }
 
 }  // namespace
