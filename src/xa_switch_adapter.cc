@@ -127,8 +127,7 @@ XaReply SwitchConnection::call(const char* verb, int (*entry)(XID*, int, long), 
   thread_.run([&] { code = entry(&c_xid, rmid_, flags); });
   if (code == XAER_RMFAIL) usable_ = false;
   if (code == XA_OK) return {};
-  return {code, "XA switch '" + switch_name(*config_.xa_switch) + "': " + verb + " returned " +
-                    xa_code_name(code)};
+  return {code, about_switch() + verb + " returned " + xa_code_name(code)};
 }
 
 XaReply SwitchConnection::start(const Xid& xid) {
@@ -171,14 +170,12 @@ XaConnection::Recovered SwitchConnection::recover() {
     });
     if (count < 0) {
       if (count == XAER_RMFAIL) usable_ = false;
-      result.reply = {count, "XA switch '" + switch_name(*config_.xa_switch) +
-                                 "': xa_recover returned " + xa_code_name(count)};
+      result.reply = {count, about_switch() + "xa_recover returned " + xa_code_name(count)};
       return result;
     }
     if (count > config_.recover_batch) {
-      result.reply = {XAER_RMERR, "XA switch '" + switch_name(*config_.xa_switch) +
-                                      "': xa_recover returned " + std::to_string(count) +
-                                      " XIDs for a buffer of " +
+      result.reply = {XAER_RMERR, about_switch() + "xa_recover returned " +
+                                      std::to_string(count) + " XIDs for a buffer of " +
                                       std::to_string(config_.recover_batch)};
       return result;
     }
@@ -192,8 +189,7 @@ XaConnection::Recovered SwitchConnection::recover() {
     }
     if (count < config_.recover_batch) break;
     if (result.xids.size() + undecodable > kMaxRecoveredXids) {
-      result.reply = {XAER_RMERR, "XA switch '" + switch_name(*config_.xa_switch) +
-                                      "': xa_recover kept returning full batches past " +
+      result.reply = {XAER_RMERR, about_switch() + "xa_recover kept returning full batches past " +
                                       std::to_string(kMaxRecoveredXids) + " XIDs"};
       return result;
     }
@@ -204,6 +200,10 @@ XaConnection::Recovered SwitchConnection::recover() {
                           " XID(s) from xa_recover were malformed and were skipped";
   }
   return result;
+}
+
+std::string SwitchConnection::about_switch() const {
+  return "XA switch '" + switch_name(*config_.xa_switch) + "': ";
 }
 
 void SwitchConnection::run_in_thread(const std::function<void(int rmid)>& work) {

@@ -38,6 +38,8 @@ class SwitchConnection : public XaConnection {
   SwitchConnection(const SwitchDataSource& config, int rmid);
   // Calls `entry` with `xid` and `flags` on the control thread and classifies the answer.
   XaReply call(const char* verb, int (*entry)(XID*, int, long), const Xid& xid, long flags);
+  // "XA switch '<name>': ", the start of every reply detail.
+  std::string about_switch() const;
 
   const SwitchDataSource config_;  // a copy: a session never depends on its Resource
   const int rmid_;

@@ -38,15 +38,20 @@ Result<std::shared_ptr<Resource>> resource_from_open_info(std::string_view info)
   return resource;
 }
 
-xatm::internal::SwitchExport& exported() {
-  // Connector/C++ is set up for the thread first, so that it is torn down after the sessions
-  // (thread_local objects are destroyed in the reverse order of their construction).
+// The calling thread's switch state, made once per thread. Connector/C++ is set up for the
+// thread first, so that it is torn down after the sessions (thread_local objects are destroyed
+// in the reverse order of their construction).
+xatm::internal::SwitchExport new_thread_state() {
   try {
     internal::driver_for_this_thread();
   } catch (const std::exception&) {
     // The verb's own call of driver_for_this_thread() reports it as XAER_RMFAIL.
   }
-  thread_local xatm::internal::SwitchExport state("xatm-mysql", &resource_from_open_info);
+  return xatm::internal::SwitchExport("xatm-mysql", &resource_from_open_info);
+}
+
+xatm::internal::SwitchExport& exported() {
+  thread_local xatm::internal::SwitchExport state = new_thread_state();
   return state;
 }
 
