@@ -58,32 +58,36 @@ void record_and_forget(Branch& branch, int code, DecisionLog& log, BranchState f
 // Calls `verb` on the branch's session until `is_final` accepts the answer or the window ends.
 // A lost session is replaced by a fresh one from the pool. `answer_lost` tells whether some
 // attempt's answer was lost (its effect is unknown), which changes what XAER_NOTA means.
+// `first`, when given, is the answer to an attempt already made (a split verb's reply).
 std::optional<XaReply> retry_until_final(Branch& branch, const RetryPolicy& retry,
                                          const std::function<XaReply(XaConnection&)>& verb,
                                          const std::function<bool(int)>& is_final,
-                                         bool& answer_lost) {
+                                         bool& answer_lost, std::optional<XaReply> first) {
   const auto give_up_at = std::chrono::steady_clock::now() + retry.window;
   std::chrono::milliseconds pause = retry.backoff;
   for (;;) {
-    if (branch.connection == nullptr || !branch.connection->usable()) {
-      drop_session(branch);
-      Result<std::unique_ptr<XaConnection>> fresh = branch.pool->acquire();
-      if (fresh.ok()) {
-        branch.connection = std::move(*fresh);
-      } else {
-        branch.last_code = XAER_RMFAIL;
-        branch.detail = fresh.status().to_string();
+    std::optional<XaReply> reply = std::exchange(first, std::nullopt);
+    if (!reply) {
+      if (branch.connection == nullptr || !branch.connection->usable()) {
+        drop_session(branch);
+        Result<std::unique_ptr<XaConnection>> fresh = branch.pool->acquire();
+        if (fresh.ok()) {
+          branch.connection = std::move(*fresh);
+        } else {
+          branch.last_code = XAER_RMFAIL;
+          branch.detail = fresh.status().to_string();
+        }
       }
+      if (branch.connection != nullptr) reply = verb(*branch.connection);
     }
-    if (branch.connection != nullptr) {
-      XaReply reply = verb(*branch.connection);
-      note(branch, reply);
-      if (is_final(reply.code)) return reply;
-      if (reply.code == XAER_RMFAIL) {
+    if (reply) {
+      note(branch, *reply);
+      if (is_final(reply->code)) return reply;
+      if (reply->code == XAER_RMFAIL) {
         answer_lost = true;
         drop_session(branch);
       }
-      XATM_LOG(warning) << "will retry: " << describe(branch, reply);
+      XATM_LOG(warning) << "will retry: " << describe(branch, *reply);
     }
     if (std::chrono::steady_clock::now() + pause > give_up_at) return std::nullopt;
     std::this_thread::sleep_for(pause);
@@ -101,7 +105,10 @@ void leave_pending(Branch& branch, const char* decision) {
 
 }  // namespace
 
-bool end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
+namespace {
+
+// The first half of phase 1: xa_end, and whether the branch may go on to prepare.
+bool end_for_prepare(Branch& branch, std::atomic<bool>& stop) {
   XaReply ended = branch.connection->end(branch.xid);
   note(branch, ended);
   if (!ended.ok()) {
@@ -119,7 +126,11 @@ bool end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
   branch.state = BranchState::kEnded;
   if (stop) return false;
   crash_point(kCrashBeforePrepare);
-  XaReply vote = branch.connection->prepare(branch.xid);
+  return true;
+}
+
+// The second half: what the vote means for the branch.
+bool take_vote(Branch& branch, const XaReply& vote, std::atomic<bool>& stop) {
   note(branch, vote);
   crash_point(kCrashAfterPrepare);
   if (vote.code == XA_OK) {
@@ -139,6 +150,25 @@ bool end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
     drop_session(branch);
   }  // anything else (XAER_RMERR, XAER_PROTO, ...): stays kEnded and is rolled back
   return false;
+}
+
+}  // namespace
+
+bool end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
+  if (!end_for_prepare(branch, stop)) return false;
+  XaReply vote = branch.connection->prepare(branch.xid);
+  return take_vote(branch, vote, stop);
+}
+
+bool send_end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
+  if (!end_for_prepare(branch, stop)) return false;
+  branch.connection->send_prepare(branch.xid);
+  return true;
+}
+
+bool receive_vote(Branch& branch, std::atomic<bool>& stop) {
+  XaReply vote = branch.connection->receive_reply();
+  return take_vote(branch, vote, stop);
 }
 
 void commit_one_phase(Branch& branch, DecisionLog& log) {
@@ -172,7 +202,8 @@ void commit_one_phase(Branch& branch, DecisionLog& log) {
   }
 }
 
-void commit_prepared(Branch& branch, DecisionLog& log, const RetryPolicy& retry) {
+void commit_prepared(Branch& branch, DecisionLog& log, const RetryPolicy& retry,
+                     std::optional<XaReply> first_answer) {
   bool answer_lost = false;
   auto is_final = [](int code) {
     return code != XAER_RMFAIL && code != XA_RETRY && code != XAER_PROTO &&
@@ -180,7 +211,7 @@ void commit_prepared(Branch& branch, DecisionLog& log, const RetryPolicy& retry)
   };
   std::optional<XaReply> reply = retry_until_final(
       branch, retry, [&](XaConnection& c) { return c.commit(branch.xid, false); }, is_final,
-      answer_lost);
+      answer_lost, std::move(first_answer));
   if (!reply) return leave_pending(branch, "commit");
   switch (reply->code) {
     case XA_OK: branch.state = BranchState::kCommitted; break;
@@ -227,7 +258,7 @@ void rollback_branch(Branch& branch, DecisionLog& log, const RetryPolicy& retry)
   };
   std::optional<XaReply> reply = retry_until_final(
       branch, retry, [&](XaConnection& c) { return c.rollback(branch.xid); }, is_final,
-      answer_lost);
+      answer_lost, std::nullopt);
   if (!reply) return leave_pending(branch, "rollback");
   switch (reply->code) {
     case XA_HEURRB: record_and_forget(branch, reply->code, log, BranchState::kRolledBack); break;
@@ -236,6 +267,19 @@ void rollback_branch(Branch& branch, DecisionLog& log, const RetryPolicy& retry)
     case XA_HEURHAZ: record_heuristic(branch, reply->code, log); break;
     default: branch.state = BranchState::kRolledBack; break;  // OK, XA_RB*, XAER_NOTA
   }
+}
+
+bool send_commit(Branch& branch) {
+  if (branch.state != BranchState::kPrepared || branch.connection == nullptr ||
+      !branch.connection->usable()) {
+    return false;  // commit_prepared's retries find a fresh session
+  }
+  branch.connection->send_commit(branch.xid);
+  return true;
+}
+
+void receive_commit(Branch& branch, DecisionLog& log, const RetryPolicy& retry) {
+  commit_prepared(branch, log, retry, branch.connection->receive_reply());
 }
 
 void release_session(Branch& branch) {

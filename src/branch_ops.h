@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 #include "transaction_state.h"
 #include "xatm/decision_log.h"
@@ -25,13 +26,28 @@ struct RetryPolicy {
 // `stop`. Returns true for a yes (kPrepared) or read-only (kCommitted, read_only) vote.
 bool end_and_prepare(Branch& branch, std::atomic<bool>& stop);
 
+// Phase 1 in two halves, for a session that splits verbs (XaConnection::splits_verbs): the
+// same steps and answers as end_and_prepare. send_end_and_prepare returns true when it sent
+// the prepare; receive_vote must then follow, and returns what end_and_prepare would.
+bool send_end_and_prepare(Branch& branch, std::atomic<bool>& stop);
+bool receive_vote(Branch& branch, std::atomic<bool>& stop);
+
 // One-phase commit of the only branch: xa_end, then xa_commit(TMONEPHASE). Leaves the branch
 // kCommitted, kRolledBack, kHeuristic, or kPending when the answer was lost (outcome unknown).
 void commit_one_phase(Branch& branch, DecisionLog& log);
 
 // Phase 2 of a commit decision for a kPrepared branch: xa_commit, retried over fresh sessions
 // after XAER_RMFAIL or XA_RETRY until the RM answers or the window ends (then kPending).
-void commit_prepared(Branch& branch, DecisionLog& log, const RetryPolicy& retry);
+// `first_answer`, when given, answers the first attempt (one that receive_commit made).
+void commit_prepared(Branch& branch, DecisionLog& log, const RetryPolicy& retry,
+                     std::optional<XaReply> first_answer = std::nullopt);
+
+// Phase 2 in two halves, for a session that splits verbs. send_commit sends the first xa_commit
+// of a kPrepared branch and returns true, or returns false and does nothing (the branch is not
+// prepared, or its session is gone: commit_prepared handles it). receive_commit follows a true
+// and finishes as commit_prepared does, retries included.
+bool send_commit(Branch& branch);
+void receive_commit(Branch& branch, DecisionLog& log, const RetryPolicy& retry);
 
 // Rolls the branch back from whatever state it is in. A branch that may be prepared is retried
 // like commit_prepared (kPending when the window ends; presumed abort lets recovery finish it).

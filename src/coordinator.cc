@@ -241,6 +241,22 @@ void Coordinator::run_on_branches(TransactionState& tx, const std::function<void
   workers_->run_all(tx.branches.size(), [&](std::size_t i) { op(tx.branches[i]); });
 }
 
+void Coordinator::run_phase(TransactionState& tx, const std::function<Sent(Branch&)>& send,
+                            const std::function<void(Branch&)>& receive,
+                            const std::function<void(Branch&)>& op) {
+  std::vector<Branch*> awaited;
+  std::vector<Branch*> others;
+  for (Branch& branch : tx.branches) {
+    const Sent sent = branch.connection != nullptr && branch.connection->splits_verbs()
+                          ? send(branch)
+                          : Sent::kNotSent;
+    if (sent == Sent::kAwaiting) awaited.push_back(&branch);
+    if (sent == Sent::kNotSent) others.push_back(&branch);
+  }
+  workers_->run_all(others.size(), [&](std::size_t i) { op(*others[i]); });
+  for (Branch* branch : awaited) receive(*branch);
+}
+
 Outcome Coordinator::commit(TransactionState& tx) {
   if (tx.outcome) return *tx.outcome;
   const auto started = std::chrono::steady_clock::now();
@@ -290,7 +306,13 @@ Outcome Coordinator::commit_one_phase(TransactionState& tx) {
 
 Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   std::atomic<bool> stop{false};
-  run_on_branches(tx, [&](Branch& branch) { end_and_prepare(branch, stop); });
+  run_phase(
+      tx,
+      [&](Branch& branch) {
+        return send_end_and_prepare(branch, stop) ? Sent::kAwaiting : Sent::kDone;
+      },
+      [&](Branch& branch) { receive_vote(branch, stop); },
+      [&](Branch& branch) { end_and_prepare(branch, stop); });
   if (stop) return roll_back_all(tx, no_vote_reason(tx));
   CommitRecord decision = decision_of(tx);
   if (decision.branches.empty()) {
@@ -310,9 +332,16 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   } else {
     ++read_only_;  // every other branch read-only: the lone writer commits without a record
   }
-  run_on_branches(tx, [&](Branch& branch) {
-    if (branch.state == BranchState::kPrepared) commit_prepared(branch, *log_, retry_);
-  });
+  run_phase(
+      tx,
+      [&](Branch& branch) {
+        if (branch.state != BranchState::kPrepared) return Sent::kDone;
+        return send_commit(branch) ? Sent::kAwaiting : Sent::kNotSent;
+      },
+      [&](Branch& branch) { receive_commit(branch, *log_, retry_); },
+      [&](Branch& branch) {
+        if (branch.state == BranchState::kPrepared) commit_prepared(branch, *log_, retry_);
+      });
   crash_point(kCrashBeforeDone);
   if (decision.branches.size() == 1) return commit_lone_writer(tx, decision);
   if (all_confirmed(tx)) log_->log_done(tx.global).ignore_error();  // unforced, may be lost

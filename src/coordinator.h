@@ -63,6 +63,14 @@ class Coordinator {
   Outcome commit_lone_writer(TransactionState& tx, const CommitRecord& decision);
   Outcome roll_back_all(TransactionState& tx, std::string reason);
   void run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op);
+  // One phase over every branch. A branch whose session splits verbs is sent on this thread
+  // first; the others run `op` meanwhile, on the worker pool when there are several; the
+  // awaited answers are received last. So MariaDB's verb and PostgreSQL's statement overlap
+  // with no hand-off between threads.
+  enum class Sent { kAwaiting, kDone, kNotSent };  // kNotSent: run `op` on the branch instead
+  void run_phase(TransactionState& tx, const std::function<Sent(Branch&)>& send,
+                 const std::function<void(Branch&)>& receive,
+                 const std::function<void(Branch&)>& op);
   Outcome finish(TransactionState& tx, Outcome outcome);
   RecoveryReport run_recovery_pass();
   void recovery_loop();

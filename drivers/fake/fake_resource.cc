@@ -12,7 +12,7 @@ bool is_rollback_code(int code) { return code >= XA_RBBASE && code <= XA_RBEND; 
 class FakeConnection : public XaConnection {
  public:
   explicit FakeConnection(std::shared_ptr<FakeResource> rm)
-      : rm_(std::move(rm)), session_(rm_->open_session()) {}
+      : rm_(std::move(rm)), session_(rm_->open_session()), splits_(rm_->splits_verbs()) {}
   ~FakeConnection() override { rm_->close_session(session_); }
 
   XaReply start(const Xid& xid) override { return rm_->call(session_, Verb::kStart, &xid); }
@@ -33,9 +33,28 @@ class FakeConnection : public XaConnection {
   }
   bool usable() const override { return rm_->session_usable(session_); }
 
+  bool splits_verbs() const override { return splits_; }
+  void send_prepare(const Xid& xid) override { sent_ = {Verb::kPrepare, xid, Clock::now()}; }
+  void send_commit(const Xid& xid) override { sent_ = {Verb::kCommit, xid, Clock::now()}; }
+  XaReply receive_reply() override {
+    if (!sent_) return {XAER_PROTO, "fake: nothing was sent"};
+    Sent sent = std::move(*sent_);
+    sent_.reset();
+    return rm_->call(session_, sent.verb, &sent.xid, sent.at);
+  }
+
  private:
+  using Clock = std::chrono::steady_clock;
+  struct Sent {
+    Verb verb;
+    Xid xid;
+    Clock::time_point at;
+  };
+
   std::shared_ptr<FakeResource> rm_;
   int session_;
+  bool splits_;
+  std::optional<Sent> sent_;
 };
 
 class FakeHandle : public Resource {
@@ -179,15 +198,26 @@ void FakeResource::close_session(int session) {
   }
 }
 
-XaReply FakeResource::call(int session, Verb verb, const Xid* xid) {
+void FakeResource::split_verbs(bool split) {
+  std::lock_guard lock(mutex_);
+  split_verbs_ = split;
+}
+
+bool FakeResource::splits_verbs() const {
+  std::lock_guard lock(mutex_);
+  return split_verbs_;
+}
+
+XaReply FakeResource::call(int session, Verb verb, const Xid* xid,
+                           std::optional<std::chrono::steady_clock::time_point> sent) {
   Step step;
   {
     std::lock_guard lock(mutex_);
     step = next_step(verb);
   }
-  const auto began = std::chrono::steady_clock::now();
+  const auto began = sent.value_or(std::chrono::steady_clock::now());
   if (step.action) step.action();
-  if (step.delay.count() > 0) std::this_thread::sleep_for(step.delay);
+  if (step.delay.count() > 0) std::this_thread::sleep_until(began + step.delay);
   std::unique_lock lock(mutex_);
   int code = XAER_RMFAIL;
   const bool lost = session != 0 && lost_sessions_.count(session) > 0;

@@ -83,17 +83,28 @@ XaReply PgConnection::end(const Xid& xid) {
 }
 
 XaReply PgConnection::prepare(const Xid& xid) {
+  send_prepare(xid);
+  return receive_reply();
+}
+
+void PgConnection::send_prepare(const Xid& xid) { pending_ = begin_prepare(xid); }
+
+PgConnection::Pending PgConnection::begin_prepare(const Xid& xid) {
   if (!is_current(xid) || state_ == State::kIdle)
-    return {XAER_NOTA, "no such branch on this session"};
-  if (state_ == State::kRolledBack) return {rollback_code_, "the branch was rolled back already"};
-  if (state_ != State::kEnded) return {XAER_PROTO, "prepare needs an ended, unprepared branch"};
-  if (std::optional<XaReply> refused = check_open_transaction("prepare")) return *refused;
+    return answered({XAER_NOTA, "no such branch on this session"});
+  if (state_ == State::kRolledBack)
+    return answered({rollback_code_, "the branch was rolled back already"});
+  if (state_ != State::kEnded)
+    return answered({XAER_PROTO, "prepare needs an ended, unprepared branch"});
+  if (std::optional<XaReply> refused = check_open_transaction("prepare")) {
+    return answered(std::move(*refused));
+  }
   // The read-only probe only runs when it may save a PREPARE: not after the application
   // modified rows (the transaction has an id, PREPARE it is), and not in a failed transaction
   // (the probe would fail too; PREPARE answers ROLLBACK, a rollback vote).
   const bool probe =
       session_->transaction_status() == PQTRANS_INTRANS && !session_->app_wrote();
-  return prepare_sql(xid, probe);
+  return send_prepare_sql(xid, probe);
 }
 
 XaReply PgConnection::commit(const Xid& xid, bool one_phase) {
@@ -103,19 +114,43 @@ XaReply PgConnection::commit(const Xid& xid, bool one_phase) {
     if (state_ == State::kRolledBack) return {rollback_code_, "the branch was rolled back already"};
     if (state_ != State::kEnded) return {XAER_PROTO, "one-phase commit needs an ended branch"};
     if (std::optional<XaReply> refused = check_open_transaction("commit")) return *refused;
-    return commit_sql(xid, /*read_only=*/false);
+    pending_ = send_commit_sql(xid, /*read_only=*/false);
+    return receive_reply();
   }
+  send_commit(xid);
+  return receive_reply();
+}
+
+void PgConnection::send_commit(const Xid& xid) {
   if (is_current(xid)) {
     switch (state_) {
       case State::kActive:
-      case State::kEnded: return {XAER_PROTO, "the branch is not prepared"};
+      case State::kEnded: pending_ = answered({XAER_PROTO, "the branch is not prepared"}); return;
       case State::kRolledBack:
-        return {XAER_NOTA, "the branch was rolled back on this session (prepare failed)"};
-      case State::kCompleted: return {XAER_NOTA, "the branch was completed already"};
+        pending_ =
+            answered({XAER_NOTA, "the branch was rolled back on this session (prepare failed)"});
+        return;
+      case State::kCompleted:
+        pending_ = answered({XAER_NOTA, "the branch was completed already"});
+        return;
       default: break;
     }
   }
-  return finish_prepared(Statement::kCommitPrepared, xid);
+  pending_ = send_finish_prepared(Statement::kCommitPrepared, xid);
+}
+
+XaReply PgConnection::receive_reply() {
+  Pending pending = std::exchange(pending_, Pending{});
+  switch (pending.awaiting) {
+    case Awaiting::kNothing: return {XAER_PROTO, "no verb was sent on this session"};
+    case Awaiting::kReply: return std::move(pending.reply);
+    case Awaiting::kPrepare: return prepare_answered(session_->receive(), *pending.xid);
+    case Awaiting::kCommit:
+      return commit_answered(session_->receive(), *pending.xid, pending.read_only);
+    case Awaiting::kFinishPrepared:
+      return finish_prepared_answered(pending.statement, session_->receive(), *pending.xid);
+  }
+  return {XAER_PROTO, "no verb was sent on this session"};
 }
 
 XaReply PgConnection::rollback(const Xid& xid) {
@@ -133,7 +168,8 @@ XaReply PgConnection::rollback(const Xid& xid) {
       default: break;
     }
   }
-  return finish_prepared(Statement::kRollbackPrepared, xid);
+  pending_ = send_finish_prepared(Statement::kRollbackPrepared, xid);
+  return receive_reply();
 }
 
 bool PgConnection::usable() const {
@@ -227,23 +263,43 @@ std::optional<XaReply> PgConnection::check_open_transaction(const char* verb) {
   return XaReply{XAER_PROTO, "a statement is still running on the session (results not consumed)"};
 }
 
-XaReply PgConnection::prepare_sql(const Xid& xid, bool probe) {
+PgConnection::Pending PgConnection::answered(XaReply reply) {
+  Pending pending;
+  pending.awaiting = Awaiting::kReply;
+  pending.reply = std::move(reply);
+  return pending;
+}
+
+PgConnection::Pending PgConnection::sent(Awaiting awaiting, const Xid& xid) {
+  Pending pending;
+  pending.awaiting = awaiting;
+  pending.xid = xid;
+  return pending;
+}
+
+PgConnection::Pending PgConnection::send_prepare_sql(const Xid& xid, bool probe) {
   if (probe) {
     PgAnswer written = session_->exec("SELECT txid_current_if_assigned()");
     if (!written.ok) {
       XaReply reply = failure(Statement::kReadOnlyProbe, written, xid);
       if (!written.lost) discard_transaction();
-      return rolled_back(reply.code, std::move(reply.detail));
+      return answered(rolled_back(reply.code, std::move(reply.detail)));
     }
-    if (PQgetisnull(written.result.get(), 0, 0) != 0) return commit_sql(xid, /*read_only=*/true);
+    if (PQgetisnull(written.result.get(), 0, 0) != 0) {
+      return send_commit_sql(xid, /*read_only=*/true);
+    }
   }
   Result<std::string> gid = encode_gid(xid);
   Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
   if (!literal.ok()) {
     discard_transaction();
-    return rolled_back(XA_RBPROTO, literal.status().message());
+    return answered(rolled_back(XA_RBPROTO, literal.status().message()));
   }
-  PgAnswer answer = session_->exec("PREPARE TRANSACTION " + *literal);
+  session_->send("PREPARE TRANSACTION " + *literal);
+  return sent(Awaiting::kPrepare, xid);
+}
+
+XaReply PgConnection::prepare_answered(const PgAnswer& answer, const Xid& xid) {
   if (!answer.ok) {
     XaReply reply = failure(Statement::kPrepare, answer, xid);
     if (answer.lost) {
@@ -269,8 +325,14 @@ XaReply PgConnection::prepare_sql(const Xid& xid, bool probe) {
   return reply;
 }
 
-XaReply PgConnection::commit_sql(const Xid& xid, bool read_only) {
-  PgAnswer answer = session_->exec("COMMIT");
+PgConnection::Pending PgConnection::send_commit_sql(const Xid& xid, bool read_only) {
+  session_->send("COMMIT");
+  Pending pending = sent(Awaiting::kCommit, xid);
+  pending.read_only = read_only;
+  return pending;
+}
+
+XaReply PgConnection::commit_answered(const PgAnswer& answer, const Xid& xid, bool read_only) {
   if (!answer.ok) {
     XaReply reply = failure(Statement::kCommit, answer, xid);
     if (answer.lost) {
@@ -312,19 +374,27 @@ void PgConnection::discard_transaction() {
   static_cast<void>(rollback_sql());
 }
 
-XaReply PgConnection::finish_prepared(Statement statement, const Xid& xid) {
-  if (session_->lost()) return lost_reply(XAER_RMFAIL);
+PgConnection::Pending PgConnection::send_finish_prepared(Statement statement, const Xid& xid) {
+  if (session_->lost()) return answered(lost_reply(XAER_RMFAIL));
   Result<std::string> gid = encode_gid(xid);
   Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
-  if (!literal.ok()) return {XAER_INVAL, literal.status().message()};
+  if (!literal.ok()) return answered({XAER_INVAL, literal.status().message()});
   const PGTransactionStatusType status = session_->transaction_status();
-  if (status == PQTRANS_UNKNOWN) return lost_reply(XAER_RMFAIL);
+  if (status == PQTRANS_UNKNOWN) return answered(lost_reply(XAER_RMFAIL));
   if (status != PQTRANS_IDLE) {
     // It would fail with 25001 and abort the session's open transaction: refuse instead.
-    return {XAER_PROTO, std::string(statement_name(statement)) +
-                            " must run outside a transaction block, and this session has one open"};
+    return answered({XAER_PROTO, std::string(statement_name(statement)) +
+                                     " must run outside a transaction block, and this session "
+                                     "has one open"});
   }
-  PgAnswer answer = session_->exec(std::string(statement_name(statement)) + " " + *literal);
+  session_->send(std::string(statement_name(statement)) + " " + *literal);
+  Pending pending = sent(Awaiting::kFinishPrepared, xid);
+  pending.statement = statement;
+  return pending;
+}
+
+XaReply PgConnection::finish_prepared_answered(Statement statement, const PgAnswer& answer,
+                                               const Xid& xid) {
   if (!answer.ok) {
     if (answer.lost && is_current(xid)) state_ = State::kInDoubt;
     return failure(statement, answer, xid);

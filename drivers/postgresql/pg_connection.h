@@ -49,6 +49,13 @@ class PgConnection : public XaConnection {
   // xa_start would refuse it, so the pool should not keep it.
   [[nodiscard]] bool usable() const override;
 
+  // prepare and two-phase commit send their statement and read the answer in receive_reply();
+  // the blocking verbs are the two halves called in a row.
+  [[nodiscard]] bool splits_verbs() const override { return true; }
+  void send_prepare(const Xid& xid) override;
+  void send_commit(const Xid& xid) override;
+  XaReply receive_reply() override;
+
   // The libpq handle the application runs its SQL on. Owned by this object.
   [[nodiscard]] PGconn* native() const { return session_->native(); }
 
@@ -63,7 +70,20 @@ class PgConnection : public XaConnection {
     kCompleted,   // committed or rolled back for good (read-only, one phase, phase 2)
   };
 
+  // What receive_reply() will answer: a reply decided without a statement, or the answer to
+  // the statement that was sent.
+  enum class Awaiting { kNothing, kReply, kPrepare, kCommit, kFinishPrepared };
+  struct Pending {
+    Awaiting awaiting = Awaiting::kNothing;
+    XaReply reply;                                  // kReply
+    std::optional<Xid> xid;                         // the statement's branch
+    bool read_only = false;                         // kCommit: a read-only prepare's COMMIT
+    Statement statement = Statement::kCommitPrepared;  // kFinishPrepared: which statement
+  };
+
   [[nodiscard]] bool is_current(const Xid& xid) const { return xid_.has_value() && *xid_ == xid; }
+  static Pending answered(XaReply reply);
+  static Pending sent(Awaiting awaiting, const Xid& xid);
   // A reply for a branch that is rolled back from now on (the session remembers the code).
   XaReply rolled_back(int code, std::string detail);
   // Maps a failed statement (§3.9), logs it as loudly as the mapping asks, builds the reply.
@@ -71,17 +91,24 @@ class PgConnection : public XaConnection {
   XaReply lost_reply(int code) const;
   // The transaction status before prepare / one-phase commit, as a reply when it forbids them.
   std::optional<XaReply> check_open_transaction(const char* verb);
-  XaReply prepare_sql(const Xid& xid, bool probe);
-  XaReply commit_sql(const Xid& xid, bool read_only);
+  // Each statement that ends a verb has two halves: send_* checks and sends it, *_answered
+  // maps the answer (reference §3.9) and moves the session's state.
+  Pending begin_prepare(const Xid& xid);
+  Pending send_prepare_sql(const Xid& xid, bool probe);
+  XaReply prepare_answered(const PgAnswer& answer, const Xid& xid);
+  Pending send_commit_sql(const Xid& xid, bool read_only);
+  XaReply commit_answered(const PgAnswer& answer, const Xid& xid, bool read_only);
+  Pending send_finish_prepared(Statement statement, const Xid& xid);
+  XaReply finish_prepared_answered(Statement statement, const PgAnswer& answer, const Xid& xid);
   XaReply rollback_sql();
   void discard_transaction();  // rollback_sql() whose answer does not matter
-  XaReply finish_prepared(Statement statement, const Xid& xid);
   void log(Attention attention, const Xid& xid, const XaReply& reply) const;
 
   std::unique_ptr<PgSession> session_;
   State state_ = State::kIdle;
   std::optional<Xid> xid_;             // the branch this session carries or carried last
   int rollback_code_ = XA_RBROLLBACK;  // what a kRolledBack branch answers again
+  Pending pending_;                    // between send_prepare/send_commit and receive_reply
 };
 
 }  // namespace xatm::postgresql::internal

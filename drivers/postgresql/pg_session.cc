@@ -98,24 +98,57 @@ PgSession::~PgSession() { PQfinish(conn_); }
 
 PgAnswer PgSession::exec(const std::string& sql) {
   watch_.own_statement = true;
-  PgAnswer answer;
-  answer.result.reset(PQexec(conn_, sql.c_str()));
+  PgResult result(PQexec(conn_, sql.c_str()));
   watch_.own_statement = false;
-  const PGresult* result = answer.result.get();
-  if (result == nullptr) {
+  return answer(std::move(result), "");
+}
+
+void PgSession::send(const std::string& sql) {
+  watch_.own_statement = true;
+  send_failure_.clear();
+  if (PQsendQuery(conn_, sql.c_str()) == 0) {
+    send_failure_ = one_line(PQerrorMessage(conn_));
+    if (send_failure_.empty()) send_failure_ = "the statement could not be sent";
+  }
+}
+
+PgAnswer PgSession::receive() {
+  PgResult result;
+  if (send_failure_.empty()) {
+    // One statement gives one result, then NULL. Should there be more, the first error is the
+    // answer (PQexec reports it too), otherwise the last result.
+    while (PGresult* next = PQgetResult(conn_)) {
+      if (result != nullptr && PQresultStatus(result.get()) == PGRES_FATAL_ERROR) {
+        PQclear(next);
+      } else {
+        result.reset(next);
+      }
+    }
+  }
+  watch_.own_statement = false;
+  return answer(std::move(result), send_failure_);
+}
+
+PgAnswer PgSession::answer(PgResult result, const std::string& send_failure) {
+  PgAnswer answer;
+  answer.result = std::move(result);
+  const PGresult* raw = answer.result.get();
+  if (raw == nullptr) {
+    // No result: libpq could not send the statement or lost the connection (PQsendQuery is
+    // only called when no statement is in progress, so its failure means the same).
     answer.lost = true;
-    answer.message = one_line(PQerrorMessage(conn_));
+    answer.message = send_failure.empty() ? one_line(PQerrorMessage(conn_)) : send_failure;
   } else {
-    const ExecStatusType status = PQresultStatus(result);
+    const ExecStatusType status = PQresultStatus(raw);
     answer.ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
     if (!answer.ok) {
-      answer.sqlstate = field(result, PG_DIAG_SQLSTATE);
-      const std::string primary = field(result, PG_DIAG_MESSAGE_PRIMARY);
-      answer.message = one_line(primary.empty() ? PQresultErrorMessage(result) : primary.c_str());
+      answer.sqlstate = field(raw, PG_DIAG_SQLSTATE);
+      const std::string primary = field(raw, PG_DIAG_MESSAGE_PRIMARY);
+      answer.message = one_line(primary.empty() ? PQresultErrorMessage(raw) : primary.c_str());
       if (answer.message.empty()) answer.message = PQresStatus(status);
       answer.lost =
           status != PGRES_FATAL_ERROR || PQstatus(conn_) == CONNECTION_BAD ||
-          is_connection_lost(answer.sqlstate, field(result, PG_DIAG_SEVERITY_NONLOCALIZED));
+          is_connection_lost(answer.sqlstate, field(raw, PG_DIAG_SEVERITY_NONLOCALIZED));
     }
   }
   if (answer.lost) {

@@ -63,6 +63,13 @@ class PgSession {
   // Runs one statement of the driver's own with PQexec (simple protocol).
   PgAnswer exec(const std::string& sql);
 
+  // exec() in two halves, for a statement whose answer is read later. send() does not wait for
+  // the server; receive() waits for the answer and returns it as exec() would. A statement that
+  // could not be sent is answered as a lost session. REQUIRES: no statement in progress
+  // (transaction_status() is not PQTRANS_ACTIVE), and every send() followed by one receive().
+  void send(const std::string& sql);
+  PgAnswer receive();
+
   // PQtransactionStatus; PQTRANS_UNKNOWN (and marking the session lost) when libpq says the
   // connection is bad.
   PGTransactionStatusType transaction_status();
@@ -85,7 +92,7 @@ class PgSession {
 
  private:
   struct Watch {
-    bool own_statement = false;  // the driver's exec() is running
+    bool own_statement = false;  // a statement of the driver's is between send() and receive()
     bool lost = false;
     std::string lost_message;
     std::string app_failure;
@@ -94,11 +101,15 @@ class PgSession {
   };
   friend struct PgSessionCallbacks;  // the libpq event procedure and notice receiver
   void observe(const PGresult* result);
+  // The answer a statement's result (null: none came) gives; `send_failure` is libpq's reason
+  // when the statement was never sent.
+  PgAnswer answer(PgResult result, const std::string& send_failure);
   void mark_lost(std::string message);
 
   PGconn* conn_;
   const std::string data_source_;
   Watch watch_;
+  std::string send_failure_;  // libpq's reason when the last send() failed; empty otherwise
 };
 
 }  // namespace xatm::postgresql::internal

@@ -80,6 +80,20 @@ class XaConnection {
 
   // False once the session is known to be unusable (after XAER_RMFAIL); the pool then discards it.
   virtual bool usable() const = 0;
+
+  // Split verbs (optional). A driver that can send a statement and read its answer later
+  // overrides these four. The coordinator then sends this branch's prepare or commit, does the
+  // other branches' work on the same thread, and reads this answer last: the round trips of
+  // the branches overlap without handing work to another thread.
+  //
+  // splits_verbs(): whether send_prepare and send_commit may be used on this session.
+  // send_prepare / send_commit (two-phase commit): everything prepare() / commit(xid, false)
+  // does, up to and including sending its last statement. The next call on the session must be
+  // receive_reply(), which answers exactly what the blocking verb would have answered.
+  virtual bool splits_verbs() const { return false; }
+  virtual void send_prepare(const Xid& xid) { static_cast<void>(xid); }
+  virtual void send_commit(const Xid& xid) { static_cast<void>(xid); }
+  virtual XaReply receive_reply() { return {XAER_PROTO, "this session does not split verbs"}; }
 };
 
 // One configured data source.

@@ -101,8 +101,16 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   // Simulates the RM completing a prepared branch on its own (code: XA_HEURCOM, ...).
   void complete_heuristically(const Xid& xid, int code);
 
-  // Internal: used by the sessions.
-  XaReply call(int session, Verb verb, const Xid* xid);
+  // Makes the sessions opened from now on split prepare and two-phase commit
+  // (XaConnection::splits_verbs), as the PostgreSQL driver does: the RM works on the verb from
+  // send_* on, a scripted delay runs from then, and receive_reply() answers it.
+  void split_verbs(bool split);
+
+  // Internal: used by the sessions. `sent`: when a split verb was sent (its delay runs from
+  // then, and the call is recorded as beginning then).
+  XaReply call(int session, Verb verb, const Xid* xid,
+               std::optional<std::chrono::steady_clock::time_point> sent = std::nullopt);
+  bool splits_verbs() const;
   int open_session();
   void close_session(int session);
   bool session_usable(int session) const;
@@ -128,6 +136,7 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   std::set<Xid> committed_, rolled_back_;    // guarded by mutex_
   std::set<int> lost_sessions_;              // guarded by mutex_
   int sessions_opened_ = 0;                  // guarded by mutex_
+  bool split_verbs_ = false;                 // guarded by mutex_
 };
 
 }  // namespace xatm::fake
