@@ -163,6 +163,7 @@ bool end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
 bool send_end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
   if (!end_for_prepare(branch, stop)) return false;
   branch.connection->send_prepare(branch.xid);
+  crash_point(kCrashPrepareSent);  // the statement is on its way; its answer is not read
   return true;
 }
 
@@ -275,6 +276,7 @@ bool send_commit(Branch& branch) {
     return false;  // commit_prepared's retries find a fresh session
   }
   branch.connection->send_commit(branch.xid);
+  crash_point(kCrashCommitSent);
   return true;
 }
 

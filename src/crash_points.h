@@ -20,9 +20,11 @@ inline constexpr int kCrashExitCode = 86;
 
 // The points the coordinator passes, in protocol order.
 inline constexpr std::string_view kCrashBeforePrepare = "phase1.before_prepare";
+inline constexpr std::string_view kCrashPrepareSent = "phase1.prepare_sent";  // split verbs
 inline constexpr std::string_view kCrashAfterPrepare = "phase1.after_prepare";  // each branch
 inline constexpr std::string_view kCrashBeforeDecision = "decision.before_log";
 inline constexpr std::string_view kCrashAfterDecision = "decision.after_log";
+inline constexpr std::string_view kCrashCommitSent = "phase2.commit_sent";  // split verbs
 inline constexpr std::string_view kCrashAfterCommit = "phase2.after_commit";  // each branch
 inline constexpr std::string_view kCrashBeforeDone = "phase2.before_done";
 inline constexpr std::string_view kCrashLogBeforeSync = "log.before_sync";  // each batch write

@@ -36,9 +36,9 @@ namespace {
 using testing::test_setting;
 
 const std::vector<std::string> kCrashPoints = {
-    "phase1.before_prepare", "phase1.after_prepare", "decision.before_log",
-    "decision.after_log",    "phase2.after_commit",  "phase2.before_done",
-    "log.before_sync"};
+    "phase1.before_prepare", "phase1.prepare_sent", "phase1.after_prepare",
+    "decision.before_log",   "decision.after_log",  "phase2.commit_sent",
+    "phase2.after_commit",   "phase2.before_done",  "log.before_sync"};
 
 struct WorkerRun {
   int status = 0;  // waitpid status

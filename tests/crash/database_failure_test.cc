@@ -147,7 +147,9 @@ TEST_F(DatabaseFailureTest, PostgresKilledDuringPhaseTwoIsCommittedByRecovery) {
   TransactionManager& tm = manager("dbfail-pg");
   Transaction tx = begin_transfer(tm, 7);
   internal::set_crash_hook([&](std::string_view point) {
-    if (point == internal::kCrashAfterCommit) {  // MariaDB committed; PostgreSQL is next
+    // The decision is durable and PostgreSQL's COMMIT PREPARED not sent yet (it is sent first
+    // in phase 2, so that MariaDB's XA COMMIT overlaps it): MariaDB commits, PostgreSQL cannot.
+    if (point == internal::kCrashAfterDecision) {
       internal::set_crash_hook({});
       ASSERT_TRUE(run_test_servers("kill postgresql").ok());
     }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "coordinator_fixture.h"
+#include "crash_points.h"
 
 namespace xatm::testing {
 namespace {
@@ -189,7 +190,62 @@ TEST_F(ProtocolTest, PhasesRunInParallelAcrossBranches) {
   EXPECT_TRUE(overlap(find_call(a_calls, Verb::kCommit), find_call(b_calls, Verb::kCommit)));
 }
 
-TEST_F(ProtocolTest, ManyThreadsCommitConcurrently) {
+TEST_F(ProtocolTest, ASplitBranchOverlapsTheOtherOnTheCommittingThreadAlone) {
+  // No pool threads: only splitting b's verbs can make the phases overlap. b is sent first,
+  // a runs on the committing thread meanwhile, and b's answer is read last.
+  b_->split_verbs(true);
+  for (const auto& rm : {a_, b_}) {
+    rm->script(Verb::kPrepare, {.delay = milliseconds(100)});
+    rm->script(Verb::kCommit, {.delay = milliseconds(100)});
+  }
+  Transaction tx = begin_on({"a", "b"});
+  ASSERT_TRUE(tx.commit().committed());
+  const std::vector<fake::Call> a_calls = a_->calls(), b_calls = b_->calls();
+  EXPECT_TRUE(overlap(find_call(a_calls, Verb::kPrepare), find_call(b_calls, Verb::kPrepare)));
+  EXPECT_TRUE(overlap(find_call(a_calls, Verb::kCommit), find_call(b_calls, Verb::kCommit)));
+  EXPECT_LT(find_call(b_calls, Verb::kPrepare).began, find_call(a_calls, Verb::kEnd).began);
+  EXPECT_EQ(a_->verbs(), kTwoPhaseCommit);
+  EXPECT_EQ(b_->verbs(), kTwoPhaseCommit);
+  EXPECT_EQ(log_->types(), (Verbs{"commit", "done"}));
+}
+
+TEST_F(ProtocolTest, ASplitPrepareSentBeforeAnotherBranchVotedNoIsRolledBack) {
+  a_->split_verbs(true);  // a's PREPARE is on its way before b votes no
+  b_->script(Verb::kPrepare, {.code = XA_RBINTEGRITY});
+  Transaction tx = begin_on({"a", "b"});
+  EXPECT_EQ(tx.commit().kind, Outcome::Kind::kRolledBack);
+  EXPECT_EQ(a_->verbs(), kPreparedThenRolledBack);
+  EXPECT_TRUE(a_->prepared().empty());
+  EXPECT_EQ(a_->rolled_back().size(), 1u);
+  EXPECT_TRUE(log_->types().empty());
+}
+
+TEST_F(ProtocolTest, ASplitBranchWhoseSessionDiedBeforePhaseTwoIsCommittedOnAFreshSession) {
+  b_->split_verbs(true);
+  Transaction tx = begin_on({"a", "b"});
+  internal::set_crash_hook([&](std::string_view point) {
+    if (point != internal::kCrashAfterDecision) return;
+    b_->close_session(b_->calls().back().session);  // the session that prepared b's branch
+  });
+  Outcome outcome = tx.commit();
+  internal::set_crash_hook({});
+  EXPECT_TRUE(outcome.committed()) << outcome.to_string();
+  EXPECT_FALSE(outcome.pending());
+  EXPECT_EQ(b_->verbs(), kTwoPhaseCommit);
+  const std::vector<fake::Call> b_calls = b_->calls();
+  EXPECT_NE(find_call(b_calls, Verb::kCommit).session, find_call(b_calls, Verb::kPrepare).session);
+  EXPECT_EQ(b_->committed().size(), 1u);
+}
+
+class ConcurrencyTest : public CoordinatorTest, public ::testing::WithParamInterface<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(Verbs, ConcurrencyTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SplitB" : "Blocking";
+                         });
+
+TEST_P(ConcurrencyTest, ManyThreadsCommitConcurrently) {
+  b_->split_verbs(GetParam());
   start_tm(test_options(/*phase_threads=*/2));
   constexpr int kThreads = 8, kPerThread = 25;
   std::vector<std::thread> threads;
@@ -209,6 +265,7 @@ TEST_F(ProtocolTest, ManyThreadsCommitConcurrently) {
   EXPECT_EQ(stats.begun, static_cast<std::uint64_t>(kThreads * kPerThread));
   EXPECT_EQ(stats.committed, stats.begun);
   EXPECT_EQ(a_->committed().size(), static_cast<std::size_t>(kThreads * kPerThread));
+  EXPECT_EQ(b_->committed().size(), static_cast<std::size_t>(kThreads * kPerThread));
   EXPECT_GT(stats.commit_p99_us, 0u);
   EXPECT_LE(stats.commit_p50_us, stats.commit_p99_us);
 }

@@ -4,6 +4,10 @@
 #include <libpq-events.h>
 #include <libpq-fe.h>
 
+#include <chrono>
+#include <functional>
+#include <thread>
+
 #include "pg_test_util.h"
 #include "xatm/xa.h"
 
@@ -268,6 +272,51 @@ TEST_F(PgVerbsTest, PrepareProbesForReadOnlyOnlyWhenNoRowWasModified) {
     }
   }
   EXPECT_EQ(balance(1), 100);
+}
+
+// Split verbs: the statement reaches the server at send_*, before the answer is read, so the
+// coordinator can overlap it with another branch's round trips.
+bool eventually(const std::function<bool()>& condition) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(PgVerbsTest, SplitPrepareAndCommitReachTheServerBeforeTheirAnswersAreRead) {
+  ASSERT_TRUE(session_->splits_verbs());
+  write_branch(*session_, xid_);
+  session_->send_prepare(xid_);
+  EXPECT_TRUE(eventually([&] { return is_prepared(xid_); })) << "PREPARE TRANSACTION not sent";
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XA_OK));
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);
+  session_->send_commit(xid_);
+  EXPECT_TRUE(eventually([&] { return !is_prepared(xid_); })) << "COMMIT PREPARED not sent";
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+  EXPECT_TRUE(session_->usable());
+}
+
+TEST_F(PgVerbsTest, SplitVerbsAnswerWhatTheBlockingVerbsAnswer) {
+  // Refused without SQL: the answer is decided at send and returned by receive_reply.
+  session_->send_prepare(xid_);
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XAER_NOTA));
+  // A gid the server does not know: COMMIT PREPARED is sent and fails with 42704.
+  session_->send_commit(fresh_xid());
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XAER_NOTA));
+  // A read-only branch: the probe runs at send, COMMIT is what is sent.
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "SELECT balance FROM t WHERE id = 1").ok());
+  ASSERT_TRUE(is_xa(session_->end(xid_), XA_OK));
+  session_->send_prepare(xid_);
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XA_RDONLY));
+  EXPECT_FALSE(is_prepared(xid_));
+  EXPECT_EQ(PQtransactionStatus(native(*session_)), PQTRANS_IDLE);
+  // Nothing sent: a protocol error, and the session stays usable.
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XAER_PROTO));
+  EXPECT_TRUE(session_->usable());
 }
 
 }  // namespace
