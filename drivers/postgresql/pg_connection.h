@@ -14,6 +14,11 @@
 //   recover   SELECT gid FROM pg_prepared_xacts (this database; this role unless superuser)
 //   forget    XAER_NOTA: PostgreSQL never completes a branch on its own
 //
+// prepare and two-phase commit split (XaConnection::splits_verbs): send_prepare / send_commit
+// do the checks (and the read-only probe) and send the last statement with PQsendQuery;
+// receive_reply reads its answer and maps it. prepare() and commit() are the two halves in a row,
+// so the coordinator's split path and every blocking caller share one mapping.
+//
 // The session remembers the branch it carries. After a failed prepare (or a rollback answered by
 // xa_end or one-phase commit) the branch is "rolled back here": rollback answers XA_OK and commit
 // XAER_NOTA without SQL, so a gid that another session prepared (42710, a reused XID) is never

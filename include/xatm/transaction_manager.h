@@ -38,7 +38,8 @@ struct Options {
   // back: nothing more is enlisted and no COMMIT decision is logged.
   std::chrono::milliseconds default_timeout{60'000};
   // Threads that run the phases of a transaction's branches in parallel (the committing thread
-  // works too). 0 runs every phase on the committing thread, one branch after another.
+  // works too). Branches whose sessions split verbs (PostgreSQL) need none: they overlap the
+  // others on the committing thread. 0 runs the other branches one after another.
   std::size_t phase_threads = 4;
   // Idle sessions kept per data source for reuse.
   std::size_t max_idle_connections = 16;
