@@ -163,7 +163,7 @@ bool end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
 bool send_end_and_prepare(Branch& branch, std::atomic<bool>& stop) {
   if (!end_for_prepare(branch, stop)) return false;
   branch.connection->send_prepare(branch.xid);
-  crash_point(kCrashPrepareSent);  // the statement is on its way; its answer is not read
+  crash_point(kCrashPrepareSent);  // the prepare's statement (if it needed one) is on its way
   return true;
 }
 

@@ -34,27 +34,24 @@ class FakeConnection : public XaConnection {
   bool usable() const override { return rm_->session_usable(session_); }
 
   bool splits_verbs() const override { return splits_; }
-  void send_prepare(const Xid& xid) override { sent_ = {Verb::kPrepare, xid, Clock::now()}; }
-  void send_commit(const Xid& xid) override { sent_ = {Verb::kCommit, xid, Clock::now()}; }
+  void send_prepare(const Xid& xid) override { send(Verb::kPrepare, xid); }
+  void send_commit(const Xid& xid) override { send(Verb::kCommit, xid); }
   XaReply receive_reply() override {
     if (!sent_) return {XAER_PROTO, "fake: nothing was sent"};
-    Sent sent = std::move(*sent_);
+    std::this_thread::sleep_until(answer_at_);
+    XaReply reply = std::move(*sent_);
     sent_.reset();
-    return rm_->call(session_, sent.verb, &sent.xid, sent.at);
+    return reply;
   }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  struct Sent {
-    Verb verb;
-    Xid xid;
-    Clock::time_point at;
-  };
+  void send(Verb verb, const Xid& xid) { sent_ = rm_->call(session_, verb, &xid, &answer_at_); }
 
   std::shared_ptr<FakeResource> rm_;
   int session_;
   bool splits_;
-  std::optional<Sent> sent_;
+  std::optional<XaReply> sent_;  // the answer to the verb sent, once received
+  std::chrono::steady_clock::time_point answer_at_;
 };
 
 class FakeHandle : public Resource {
@@ -209,15 +206,19 @@ bool FakeResource::splits_verbs() const {
 }
 
 XaReply FakeResource::call(int session, Verb verb, const Xid* xid,
-                           std::optional<std::chrono::steady_clock::time_point> sent) {
+                           std::chrono::steady_clock::time_point* answer_at) {
   Step step;
   {
     std::lock_guard lock(mutex_);
     step = next_step(verb);
   }
-  const auto began = sent.value_or(std::chrono::steady_clock::now());
+  const auto began = std::chrono::steady_clock::now();
   if (step.action) step.action();
-  if (step.delay.count() > 0) std::this_thread::sleep_until(began + step.delay);
+  if (answer_at != nullptr) {
+    *answer_at = began + step.delay;
+  } else if (step.delay.count() > 0) {
+    std::this_thread::sleep_for(step.delay);
+  }
   std::unique_lock lock(mutex_);
   int code = XAER_RMFAIL;
   const bool lost = session != 0 && lost_sessions_.count(session) > 0;
@@ -229,8 +230,9 @@ XaReply FakeResource::call(int session, Verb verb, const Xid* xid,
       apply(session, verb, xid, code);
     }
   }
+  const auto ended = answer_at != nullptr ? *answer_at : std::chrono::steady_clock::now();
   calls_.push_back({verb, xid ? xid->to_string() : "", code, session, next_event_sequence(),
-                    began, std::chrono::steady_clock::now()});
+                    began, ended});
   lock.unlock();
   if (code == XAER_RMFAIL && session != 0 && !lost) close_session(session);
   return {code, code == XA_OK ? "" : "fake '" + name_ + "' answered " + xa_code_name(code)};

@@ -27,6 +27,7 @@ std::string failed_sqlstate(const std::string& sqlstate) {
 PgConnection::PgConnection(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
 
 XaReply PgConnection::start(const Xid& xid) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
   if (session_->lost()) return lost_reply(XAER_RMFAIL);
   if (state_ == State::kActive || state_ == State::kEnded) {
     return {XAER_PROTO, "the session still carries branch " + xid_->to_string()};
@@ -52,6 +53,7 @@ XaReply PgConnection::start(const Xid& xid) {
 }
 
 XaReply PgConnection::end(const Xid& xid) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
   if (!is_current(xid) || state_ == State::kIdle)
     return {XAER_NOTA, "no such branch on this session"};
   if (state_ != State::kActive) return {XAER_PROTO, "the branch is not active"};
@@ -83,11 +85,15 @@ XaReply PgConnection::end(const Xid& xid) {
 }
 
 XaReply PgConnection::prepare(const Xid& xid) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
   send_prepare(xid);
   return receive_reply();
 }
 
-void PgConnection::send_prepare(const Xid& xid) { pending_ = begin_prepare(xid); }
+void PgConnection::send_prepare(const Xid& xid) {
+  if (awaiting_reply()) return;  // the answer read next stays the earlier verb's (REQUIRES)
+  pending_ = begin_prepare(xid);
+}
 
 PgConnection::Pending PgConnection::begin_prepare(const Xid& xid) {
   if (!is_current(xid) || state_ == State::kIdle)
@@ -108,6 +114,7 @@ PgConnection::Pending PgConnection::begin_prepare(const Xid& xid) {
 }
 
 XaReply PgConnection::commit(const Xid& xid, bool one_phase) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
   if (one_phase) {
     if (!is_current(xid) || state_ == State::kIdle)
       return {XAER_NOTA, "no such branch on this session"};
@@ -122,6 +129,7 @@ XaReply PgConnection::commit(const Xid& xid, bool one_phase) {
 }
 
 void PgConnection::send_commit(const Xid& xid) {
+  if (awaiting_reply()) return;  // as in send_prepare
   if (is_current(xid)) {
     switch (state_) {
       case State::kActive:
@@ -154,6 +162,7 @@ XaReply PgConnection::receive_reply() {
 }
 
 XaReply PgConnection::rollback(const Xid& xid) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
   if (is_current(xid)) {
     switch (state_) {
       case State::kActive:
@@ -173,17 +182,23 @@ XaReply PgConnection::rollback(const Xid& xid) {
 }
 
 bool PgConnection::usable() const {
+  if (awaiting_reply()) return false;  // an answer is still on its way
   if (session_->lost()) return false;
   if (state_ == State::kActive || state_ == State::kEnded) return true;
   return PQtransactionStatus(session_->native()) == PQTRANS_IDLE;
 }
 
 XaReply PgConnection::forget(const Xid&) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
   return {XAER_NOTA, "PostgreSQL never completes a branch heuristically: nothing to forget"};
 }
 
 XaConnection::Recovered PgConnection::recover() {
   Recovered recovered;
+  if (awaiting_reply()) {
+    recovered.reply = awaiting_reply_refusal();
+    return recovered;
+  }
   if (session_->lost()) {
     recovered.reply = lost_reply(XAER_RMFAIL);
     return recovered;
@@ -224,6 +239,12 @@ XaConnection::Recovered PgConnection::recover() {
         (skipped > kMaxQuotedGids ? ", ..." : "");
   }
   return recovered;
+}
+
+XaReply PgConnection::awaiting_reply_refusal() const {
+  // Anything sent now would make libpq discard the answer still on its way (a PREPARE's), and
+  // the transaction it reports on would be left behind unseen.
+  return {XAER_PROTO, "an answer is still on its way: receive_reply() must come first"};
 }
 
 XaReply PgConnection::rolled_back(int code, std::string detail) {

@@ -87,6 +87,10 @@ class PgConnection : public XaConnection {
   };
 
   [[nodiscard]] bool is_current(const Xid& xid) const { return xid_.has_value() && *xid_ == xid; }
+  // True between send_prepare/send_commit and receive_reply. Every other verb then answers
+  // awaiting_reply_refusal() and sends nothing, and usable() is false.
+  [[nodiscard]] bool awaiting_reply() const { return pending_.awaiting != Awaiting::kNothing; }
+  XaReply awaiting_reply_refusal() const;
   static Pending answered(XaReply reply);
   static Pending sent(Awaiting awaiting, const Xid& xid);
   // A reply for a branch that is rolled back from now on (the session remembers the code).

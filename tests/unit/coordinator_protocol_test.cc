@@ -118,15 +118,15 @@ TEST_F(ProtocolTest, NoBranchCommitsWithoutAnyCall) {
   EXPECT_TRUE(log_->types().empty());
 }
 
-TEST_F(ProtocolTest, ExactlyOneForcedCommitRecordPrecedesTheFirstCommit) {
-  Transaction tx = begin_on({"a", "b", "c"});
-  ASSERT_TRUE(tx.commit().committed());
-  std::vector<RecordingLog::Event> events = log_->events();
+// One forced COMMIT record, after every prepare and before any commit reached an RM.
+void expect_one_decision_between_the_phases(const RecordingLog& log,
+                                            std::initializer_list<const FakeResource*> rms) {
+  std::vector<RecordingLog::Event> events = log.events();
   ASSERT_EQ(std::count_if(events.begin(), events.end(),
                           [](const auto& e) { return e.type == "commit"; }),
             1);
   const std::uint64_t decided = events.front().sequence;
-  for (const auto& rm : {a_, b_, c_}) {
+  for (const FakeResource* rm : rms) {
     for (const fake::Call& call : rm->calls()) {
       if (call.verb == Verb::kPrepare) {
         EXPECT_LT(call.sequence, decided) << rm->name();
@@ -136,7 +136,21 @@ TEST_F(ProtocolTest, ExactlyOneForcedCommitRecordPrecedesTheFirstCommit) {
       }
     }
   }
-  ASSERT_EQ(log_->open_decisions().size(), 0u);
+  EXPECT_EQ(log.open_decisions().size(), 0u);
+}
+
+TEST_F(ProtocolTest, ExactlyOneForcedCommitRecordPrecedesTheFirstCommit) {
+  Transaction tx = begin_on({"a", "b", "c"});
+  ASSERT_TRUE(tx.commit().committed());
+  expect_one_decision_between_the_phases(*log_, {a_.get(), b_.get(), c_.get()});
+}
+
+TEST_F(ProtocolTest, ASplitCommitIsSentOnlyAfterTheDecisionIsDurable) {
+  // The fake records a split verb when it is sent, so the order seen here is the send order.
+  b_->split_verbs(true);
+  Transaction tx = begin_on({"a", "b", "c"});
+  ASSERT_TRUE(tx.commit().committed());
+  expect_one_decision_between_the_phases(*log_, {a_.get(), b_.get(), c_.get()});
 }
 
 TEST_F(ProtocolTest, TheDecisionNamesEveryPreparedBranch) {
@@ -209,14 +223,16 @@ TEST_F(ProtocolTest, ASplitBranchOverlapsTheOtherOnTheCommittingThreadAlone) {
   EXPECT_EQ(log_->types(), (Verbs{"commit", "done"}));
 }
 
-TEST_F(ProtocolTest, ASplitPrepareSentBeforeAnotherBranchVotedNoIsRolledBack) {
-  a_->split_verbs(true);  // a's PREPARE is on its way before b votes no
-  b_->script(Verb::kPrepare, {.code = XA_RBINTEGRITY});
+TEST_F(ProtocolTest, ASplitPrepareAlreadySentWhenAnotherBranchVotesNoIsRolledBack) {
+  // Blocking, b would never be prepared (HangingNoPrepareAfterAnotherBranchVotedNo). Split, its
+  // PREPARE goes out before a is even ended: b is prepared, then rolled back.
+  b_->split_verbs(true);
+  a_->script(Verb::kPrepare, {.code = XA_RBINTEGRITY});
   Transaction tx = begin_on({"a", "b"});
   EXPECT_EQ(tx.commit().kind, Outcome::Kind::kRolledBack);
-  EXPECT_EQ(a_->verbs(), kPreparedThenRolledBack);
-  EXPECT_TRUE(a_->prepared().empty());
-  EXPECT_EQ(a_->rolled_back().size(), 1u);
+  EXPECT_EQ(b_->verbs(), kPreparedThenRolledBack);
+  EXPECT_TRUE(b_->prepared().empty());
+  EXPECT_EQ(b_->rolled_back().size(), 1u);
   EXPECT_TRUE(log_->types().empty());
 }
 

@@ -36,6 +36,19 @@ class PgLostSessionTest : public PgTest {
   const Xid xid_ = fresh_xid();
 };
 
+TEST_F(PgLostSessionTest, SplitCommitOnAKilledSessionAnswersRmfailAndTheBranchStaysPrepared) {
+  prepare_update(*session_, xid_);
+  ASSERT_TRUE(driver_under_test().kill_session(*session_).ok());
+  session_->send_commit(xid_);  // libpq may or may not notice yet: either way no answer comes
+  EXPECT_FALSE(session_->usable());
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XAER_RMFAIL));
+  EXPECT_FALSE(session_->usable());
+  EXPECT_TRUE(is_prepared(xid_)) << "a prepared branch survives its session";
+  std::unique_ptr<XaConnection> other = open_session();
+  EXPECT_TRUE(is_xa(other->commit(xid_, false), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+}
+
 TEST_F(PgLostSessionTest, KilledWhileIdleInAReadingBranchPrepareAnswersRbCommfail) {
   ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
   ASSERT_TRUE(run(*session_, "SELECT balance FROM t WHERE id = 1").ok());

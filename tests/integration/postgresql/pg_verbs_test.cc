@@ -299,6 +299,22 @@ TEST_F(PgVerbsTest, SplitPrepareAndCommitReachTheServerBeforeTheirAnswersAreRead
   EXPECT_TRUE(session_->usable());
 }
 
+TEST_F(PgVerbsTest, WhileAnAnswerIsOnItsWayEveryOtherVerbIsRefused) {
+  write_branch(*session_, xid_);
+  session_->send_prepare(xid_);
+  EXPECT_FALSE(session_->usable()) << "the pool must not take a session with an answer pending";
+  // A ROLLBACK sent now would make libpq discard the PREPARE's answer and leave it prepared.
+  EXPECT_TRUE(is_xa(session_->rollback(xid_), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->start(fresh_xid()), XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->recover().reply, XAER_PROTO));
+  EXPECT_TRUE(is_xa(session_->receive_reply(), XA_OK)) << "the PREPARE's answer was kept";
+  EXPECT_TRUE(is_prepared(xid_));
+  EXPECT_TRUE(session_->usable());
+  EXPECT_TRUE(is_xa(session_->commit(xid_, false), XA_OK));
+  EXPECT_EQ(balance(1), 110);
+}
+
 TEST_F(PgVerbsTest, SplitVerbsAnswerWhatTheBlockingVerbsAnswer) {
   // Refused without SQL: the answer is decided at send and returned by receive_reply.
   session_->send_prepare(xid_);

@@ -102,14 +102,15 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   void complete_heuristically(const Xid& xid, int code);
 
   // Makes the sessions opened from now on split prepare and two-phase commit
-  // (XaConnection::splits_verbs), as the PostgreSQL driver does: the RM works on the verb from
-  // send_* on, a scripted delay runs from then, and receive_reply() answers it.
+  // (XaConnection::splits_verbs), as the PostgreSQL driver does. The RM takes the verb at
+  // send_*: its step's action runs, its answer is decided and applied, and the call is recorded
+  // then, ending when its scripted delay is over; receive_reply() waits for that and answers.
   void split_verbs(bool split);
 
-  // Internal: used by the sessions. `sent`: when a split verb was sent (its delay runs from
-  // then, and the call is recorded as beginning then).
+  // Internal: used by the sessions. With `answer_at`, the verb is split: the delay is not slept
+  // but returned there, as the time the answer arrives.
   XaReply call(int session, Verb verb, const Xid* xid,
-               std::optional<std::chrono::steady_clock::time_point> sent = std::nullopt);
+               std::chrono::steady_clock::time_point* answer_at = nullptr);
   bool splits_verbs() const;
   int open_session();
   void close_session(int session);
