@@ -152,6 +152,7 @@ XaReply PgConnection::receive_reply() {
   switch (pending.awaiting) {
     case Awaiting::kNothing: return {XAER_PROTO, "no verb was sent on this session"};
     case Awaiting::kReply: return std::move(pending.reply);
+    case Awaiting::kProbe: return probe_answered(session_->receive(), *pending.xid);
     case Awaiting::kPrepare: return prepare_answered(session_->receive(), *pending.xid);
     case Awaiting::kCommit:
       return commit_answered(session_->receive(), *pending.xid, pending.read_only);
@@ -300,15 +301,10 @@ PgConnection::Pending PgConnection::sent(Awaiting awaiting, const Xid& xid) {
 
 PgConnection::Pending PgConnection::send_prepare_sql(const Xid& xid, bool probe) {
   if (probe) {
-    PgAnswer written = session_->exec("SELECT txid_current_if_assigned()");
-    if (!written.ok) {
-      XaReply reply = failure(Statement::kReadOnlyProbe, written, xid);
-      if (!written.lost) discard_transaction();
-      return answered(rolled_back(reply.code, std::move(reply.detail)));
-    }
-    if (PQgetisnull(written.result.get(), 0, 0) != 0) {
-      return send_commit_sql(xid, /*read_only=*/true);
-    }
+    // Its answer decides what receive_reply() sends next: PREPARE TRANSACTION, or COMMIT when
+    // the transaction wrote nothing. So the probe overlaps the other branches' work too.
+    session_->send("SELECT txid_current_if_assigned()");
+    return sent(Awaiting::kProbe, xid);
   }
   Result<std::string> gid = encode_gid(xid);
   Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
@@ -318,6 +314,18 @@ PgConnection::Pending PgConnection::send_prepare_sql(const Xid& xid, bool probe)
   }
   session_->send("PREPARE TRANSACTION " + *literal);
   return sent(Awaiting::kPrepare, xid);
+}
+
+XaReply PgConnection::probe_answered(const PgAnswer& written, const Xid& xid) {
+  if (!written.ok) {
+    XaReply reply = failure(Statement::kReadOnlyProbe, written, xid);
+    if (!written.lost) discard_transaction();
+    return rolled_back(reply.code, std::move(reply.detail));
+  }
+  const bool wrote_nothing = PQgetisnull(written.result.get(), 0, 0) != 0;
+  pending_ = wrote_nothing ? send_commit_sql(xid, /*read_only=*/true)
+                           : send_prepare_sql(xid, /*probe=*/false);
+  return receive_reply();
 }
 
 XaReply PgConnection::prepare_answered(const PgAnswer& answer, const Xid& xid) {

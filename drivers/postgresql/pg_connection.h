@@ -15,8 +15,8 @@
 //   forget    XAER_NOTA: PostgreSQL never completes a branch on its own
 //
 // prepare and two-phase commit split (XaConnection::splits_verbs): send_prepare / send_commit
-// do the checks (and the read-only probe) and send the last statement with PQsendQuery;
-// receive_reply reads its answer and maps it. prepare() and commit() are the two halves in a row,
+// do the checks and send the first statement with PQsendQuery; receive_reply reads its answer
+// and maps it (after the read-only probe, it sends PREPARE TRANSACTION or COMMIT and waits). prepare() and commit() are the two halves in a row,
 // so the coordinator's split path and every blocking caller share one mapping.
 //
 // The session remembers the branch it carries. After a failed prepare (or a rollback answered by
@@ -77,7 +77,7 @@ class PgConnection : public XaConnection {
 
   // What receive_reply() will answer: a reply decided without a statement, or the answer to
   // the statement that was sent.
-  enum class Awaiting { kNothing, kReply, kPrepare, kCommit, kFinishPrepared };
+  enum class Awaiting { kNothing, kReply, kProbe, kPrepare, kCommit, kFinishPrepared };
   struct Pending {
     Awaiting awaiting = Awaiting::kNothing;
     XaReply reply;                                  // kReply
@@ -103,7 +103,8 @@ class PgConnection : public XaConnection {
   // Each statement that ends a verb has two halves: send_* checks and sends it, *_answered
   // maps the answer (reference §3.9) and moves the session's state.
   Pending begin_prepare(const Xid& xid);
-  Pending send_prepare_sql(const Xid& xid, bool probe);
+  Pending send_prepare_sql(const Xid& xid, bool probe);  // probe: the read-only probe first
+  XaReply probe_answered(const PgAnswer& written, const Xid& xid);  // then sends the next one
   XaReply prepare_answered(const PgAnswer& answer, const Xid& xid);
   Pending send_commit_sql(const Xid& xid, bool read_only);
   XaReply commit_answered(const PgAnswer& answer, const Xid& xid, bool read_only);
