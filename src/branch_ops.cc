@@ -103,10 +103,6 @@ void leave_pending(Branch& branch, const char* decision) {
                     << xa_code_name(branch.last_code) << "); left to recovery";
 }
 
-}  // namespace
-
-namespace {
-
 // The first half of phase 1: xa_end, and whether the branch may go on to prepare.
 bool end_for_prepare(Branch& branch, std::atomic<bool>& stop) {
   XaReply ended = branch.connection->end(branch.xid);

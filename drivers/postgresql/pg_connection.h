@@ -16,8 +16,9 @@
 //
 // prepare and two-phase commit split (XaConnection::splits_verbs): send_prepare / send_commit
 // do the checks and send the first statement with PQsendQuery; receive_reply reads its answer
-// and maps it (after the read-only probe, it sends PREPARE TRANSACTION or COMMIT and waits). prepare() and commit() are the two halves in a row,
-// so the coordinator's split path and every blocking caller share one mapping.
+// and maps it (after the read-only probe, it sends PREPARE TRANSACTION or COMMIT and waits).
+// prepare() and commit() are the two halves in a row, so the coordinator's split path and
+// every blocking caller share one mapping.
 //
 // The session remembers the branch it carries. After a failed prepare (or a rollback answered by
 // xa_end or one-phase commit) the branch is "rolled back here": rollback answers XA_OK and commit
