@@ -66,6 +66,11 @@ class CoordinatorTest : public ::testing::Test {
   std::unique_ptr<TransactionManager> tm_;
 };
 
+// Test names for suites that run with b blocking (false) and with b splitting verbs (true).
+inline std::string split_b_name(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "SplitB" : "Blocking";
+}
+
 inline const Verbs kTwoPhaseCommit = {"start", "end", "prepare", "commit"};
 inline const Verbs kPreparedThenRolledBack = {"start", "end", "prepare", "rollback"};
 

@@ -255,10 +255,7 @@ TEST_F(ProtocolTest, ASplitBranchWhoseSessionDiedBeforePhaseTwoIsCommittedOnAFre
 
 class ConcurrencyTest : public CoordinatorTest, public ::testing::WithParamInterface<bool> {};
 
-INSTANTIATE_TEST_SUITE_P(Verbs, ConcurrencyTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "SplitB" : "Blocking";
-                         });
+INSTANTIATE_TEST_SUITE_P(Verbs, ConcurrencyTest, ::testing::Values(false, true), split_b_name);
 
 TEST_P(ConcurrencyTest, ManyThreadsCommitConcurrently) {
   b_->split_verbs(GetParam());

@@ -18,10 +18,7 @@ class ReturnCodeTest : public CoordinatorTest, public ::testing::WithParamInterf
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Verbs, ReturnCodeTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "SplitB" : "Blocking";
-                         });
+INSTANTIATE_TEST_SUITE_P(Verbs, ReturnCodeTest, ::testing::Values(false, true), split_b_name);
 
 // --- prepare ---
 
