@@ -13,6 +13,9 @@
 //   xatm1pc_pg  xatm with only the PostgreSQL branch enlisted (one-phase commit)
 //   local_my    BEGIN/UPDATE/COMMIT on MariaDB only
 //   xatm1pc_my  xatm with only the MariaDB branch enlisted (one-phase commit)
+//   rawxa1pc_my hand-written XA one-phase commit on MariaDB: XA START/UPDATE/XA END/XA COMMIT ONE
+//               PHASE, the statements xatm1pc_my sends (MariaDB allows no one-phase commit of an
+//               XA branch without XA END), so xatm1pc_my / rawxa1pc_my is the TM's own share
 //
 //   xa_bench [--threads 1,8,32] [--duration 4] [--warmup 1] [--rows 1000] [--dir DIR]
 //            [--variants all|name,name,...] [--xatm-fsyncs 1=1.0,8=0.5,...] [--phase-threads N]
@@ -65,12 +68,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Variant { kLocal2, kRawXa, kRawXaSync, kXatm2pc, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy };
+enum class Variant {
+  kLocal2, kRawXa, kRawXaSync, kXatm2pc, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy, kRawXa1pcMy
+};
 const std::vector<std::pair<Variant, std::string>> kVariants = {
     {Variant::kLocal2, "local2"},     {Variant::kRawXa, "rawxa"},
     {Variant::kRawXaSync, "rawxa_sync"}, {Variant::kXatm2pc, "xatm2pc"},
     {Variant::kLocalPg, "local_pg"},  {Variant::kXatm1pcPg, "xatm1pc_pg"},
     {Variant::kLocalMy, "local_my"},  {Variant::kXatm1pcMy, "xatm1pc_my"},
+    {Variant::kRawXa1pcMy, "rawxa1pc_my"},
 };
 
 struct Settings {
@@ -263,7 +269,8 @@ class Worker {
 
   bool connect() {
     const bool needs_my = variant_ == Variant::kLocal2 || variant_ == Variant::kRawXa ||
-                          variant_ == Variant::kRawXaSync || variant_ == Variant::kLocalMy;
+                          variant_ == Variant::kRawXaSync || variant_ == Variant::kLocalMy ||
+                          variant_ == Variant::kRawXa1pcMy;
     const bool needs_pg = variant_ == Variant::kLocal2 || variant_ == Variant::kRawXa ||
                           variant_ == Variant::kRawXaSync || variant_ == Variant::kLocalPg;
     if (needs_my && !(my_ = connect_mariadb(shared_.settings->mariadb))) return false;
@@ -300,6 +307,18 @@ class Worker {
         pg_end = Clock::now();
         if (!ok) pg_exec(pg_, "ROLLBACK");
         break;
+      case Variant::kRawXa1pcMy: {
+        const std::string xid = "'" + prefix_ + std::to_string(++sequence_) + "'";
+        ok = my_exec(*my_, "XA START " + xid) && my_exec(*my_, update_sql(my_row)) &&
+             my_exec(*my_, "XA END " + xid) && (my_done = Clock::now(), true) &&
+             my_exec(*my_, "XA COMMIT " + xid + " ONE PHASE");
+        my_end = Clock::now();
+        if (!ok) {
+          my_exec(*my_, "XA END " + xid);  // harmless error when already ended
+          my_exec(*my_, "XA ROLLBACK " + xid);
+        }
+        break;
+      }
       case Variant::kRawXa:
       case Variant::kRawXaSync: {
         const std::uint64_t id = ++sequence_;
@@ -511,9 +530,14 @@ int main(int argc, char** argv) {
   for (int threads : settings.threads) {  // MariaDB 1PC in the table's words; not a last line
     const Point* local_my = find("local_my", threads);
     const Point* one_my = find("xatm1pc_my", threads);
+    const Point* raw_one_my = find("rawxa1pc_my", threads);
     if (local_my && one_my) {
       std::cout << "xa-bench-mariadb: threads=" << threads
-                << " p50_ratio_1pc_vs_local=" << fixed(one_my->p50_ms / local_my->p50_ms, 3) << "\n";
+                << " p50_ratio_1pc_vs_local=" << fixed(one_my->p50_ms / local_my->p50_ms, 3)
+                << " p50_ratio_1pc_vs_raw_xa_1pc="
+                << (raw_one_my ? fixed(one_my->p50_ms / raw_one_my->p50_ms, 3) : "n/a")
+                << " p50_ratio_raw_xa_1pc_vs_local="
+                << (raw_one_my ? fixed(raw_one_my->p50_ms / local_my->p50_ms, 3) : "n/a") << "\n";
     }
   }
   for (int threads : settings.threads) {

@@ -55,6 +55,7 @@ bool all_confirmed(const TransactionState& tx) {
 
 CommitRecord decision_of(const TransactionState& tx) {
   CommitRecord record{tx.global, {}};
+  record.branches.reserve(tx.branches.size());
   for (const Branch& branch : tx.branches) {
     if (branch.state == BranchState::kPrepared) {
       record.branches.push_back({*branch.data_source, branch.xid});
@@ -192,14 +193,15 @@ Result<std::unique_ptr<TransactionState>> Coordinator::begin(
 }
 
 Result<XaConnection*> Coordinator::enlist(TransactionState& tx, std::string_view name) {
-  const std::string where = "transaction " + tx.global.to_string();
-  if (tx.outcome) return aborted_error(where + " has ended");
+  // Built only for an error message, as it hex-encodes the XID.
+  const auto where = [&tx] { return "transaction " + tx.global.to_string(); };
+  if (tx.outcome) return aborted_error(where() + " has ended");
   if (tx.rollback_only_reason) {
-    return aborted_error(where + " is rollback-only: " + *tx.rollback_only_reason);
+    return aborted_error(where() + " is rollback-only: " + *tx.rollback_only_reason);
   }
   if (tx.past_deadline()) {
     tx.rollback_only_reason = "deadline exceeded";
-    return deadline_exceeded_error(where + " passed its deadline; it can only roll back");
+    return deadline_exceeded_error(where() + " passed its deadline; it can only roll back");
   }
   for (Branch& branch : tx.branches) {
     if (*branch.data_source == name) return branch.connection.get();
@@ -216,7 +218,7 @@ Result<XaConnection*> Coordinator::enlist(TransactionState& tx, std::string_view
   // session (the other idle ones likely died too), under a new bqual in case the first start
   // reached the server before the session died.
   for (int attempt = 0; attempt < 2 && connection.ok(); ++attempt) {
-    if (tx.next_branch_index >= kMaxBranches) return failed_precondition_error(where + ": too many branches");
+    if (tx.next_branch_index >= kMaxBranches) return failed_precondition_error(where() + ": too many branches");
     xid = tx.global.branch(static_cast<std::uint16_t>(tx.next_branch_index++));
     started = (*connection)->start(xid);
     if (started.code != XAER_RMFAIL || attempt == 1) break;
@@ -371,6 +373,7 @@ Outcome Coordinator::roll_back_all(TransactionState& tx, std::string reason) {
 }
 
 Outcome Coordinator::finish(TransactionState& tx, Outcome outcome) {
+  outcome.branches.reserve(tx.branches.size());
   for (Branch& branch : tx.branches) {
     release_session(branch);
     const bool pending = branch.state == BranchState::kPending ||

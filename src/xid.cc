@@ -324,11 +324,11 @@ Result<std::uint16_t> decode_branch_index(const Xid& xid) {
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
-  std::string hex;
-  hex.reserve(bytes.size() * 2);
-  for (const std::uint8_t byte : bytes) {
-    hex += hex_digit(static_cast<unsigned>(byte) >> 4U);
-    hex += hex_digit(byte);
+  // Sized once and filled in place: drivers encode an XID for every verb they send.
+  std::string hex(bytes.size() * 2, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    hex[2 * i] = hex_digit(static_cast<unsigned>(bytes[i]) >> 4U);
+    hex[2 * i + 1] = hex_digit(bytes[i]);
   }
   return hex;
 }

@@ -69,9 +69,9 @@ MysqlXaConnection::~MysqlXaConnection() {
 }
 
 XaReply MysqlXaConnection::start(const Xid& xid) {
-  std::string literal;
+  const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
-  const std::string statement = "XA START " + literal;
+  const std::string statement = "XA START " + *literal;
   if (auto error = execute(statement)) return fail(Verb::kStart, xid, statement, *error);
   finished_.reset();
   remember(xid, Knowledge::kActive);
@@ -79,18 +79,18 @@ XaReply MysqlXaConnection::start(const Xid& xid) {
 }
 
 XaReply MysqlXaConnection::end(const Xid& xid) {
-  std::string literal;
+  const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
-  const std::string statement = "XA END " + literal;
+  const std::string statement = "XA END " + *literal;
   if (auto error = execute(statement)) return fail(Verb::kEnd, xid, statement, *error);
   remember(xid, Knowledge::kIdle);
   return {};
 }
 
 XaReply MysqlXaConnection::prepare(const Xid& xid) {
-  std::string literal;
+  const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
-  const std::string statement = "XA PREPARE " + literal;
+  const std::string statement = "XA PREPARE " + *literal;
   if (auto error = execute(statement)) return fail(Verb::kPrepare, xid, statement, *error);
   // MariaDB never says "read-only" here (reference §2.6): a prepared branch is a yes vote.
   remember(xid, Knowledge::kPrepared);
@@ -98,9 +98,9 @@ XaReply MysqlXaConnection::prepare(const Xid& xid) {
 }
 
 XaReply MysqlXaConnection::commit(const Xid& xid, bool one_phase) {
-  std::string literal;
+  const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
-  const std::string statement = "XA COMMIT " + literal + (one_phase ? " ONE PHASE" : "");
+  const std::string statement = "XA COMMIT " + *literal + (one_phase ? " ONE PHASE" : "");
   const Verb verb = one_phase ? Verb::kCommitOnePhase : Verb::kCommit;
   if (!one_phase && knowledge_of(xid) == Knowledge::kNotHere) {
     if (auto stop = settle_previous_holder(xid)) return *stop;
@@ -115,14 +115,14 @@ XaReply MysqlXaConnection::rollback(const Xid& xid) {
     // The server removed the branch when it answered XA_RB* earlier: nothing left to do.
     return {XA_OK, "already rolled back: " + finished_->detail};
   }
-  std::string literal;
+  const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
+  const std::string statement = "XA ROLLBACK " + *literal;
   if (knowledge_of(xid) == Knowledge::kActive) {
-    if (auto stop = end_before_rollback(xid, literal)) return *stop;
+    if (auto stop = end_before_rollback(xid, *literal)) return *stop;
   } else if (knowledge_of(xid) == Knowledge::kNotHere) {
     if (auto stop = settle_previous_holder(xid)) return *stop;
   }
-  const std::string statement = "XA ROLLBACK " + literal;
   if (auto error = execute(statement)) return fail(Verb::kRollback, xid, statement, *error);
   forget_branch(xid);
   return {};
@@ -183,11 +183,14 @@ MysqlXaConnection::RecoverScan MysqlXaConnection::scan_recover() {
   return scan;
 }
 
-std::optional<XaReply> MysqlXaConnection::precheck(const Xid& xid, std::string& literal) const {
+std::optional<XaReply> MysqlXaConnection::precheck(const Xid& xid, const std::string*& literal) {
   if (!usable_) return lost_reply();
-  Result<std::string> text = xid_literal(xid);
-  if (!text.ok()) return XaReply{XAER_INVAL, text.status().message()};
-  literal = std::move(*text);
+  if (!literal_cache_ || literal_cache_->xid != xid) {
+    Result<std::string> text = xid_literal(xid);
+    if (!text.ok()) return XaReply{XAER_INVAL, text.status().message()};
+    literal_cache_ = XidLiteral{xid, std::move(*text)};
+  }
+  literal = &literal_cache_->text;
   return std::nullopt;
 }
 
@@ -366,6 +369,11 @@ int MysqlXaConnection::rollback_code_of(const Xid& xid) const {
 }
 
 void MysqlXaConnection::remember(const Xid& xid, Knowledge knowledge, int rollback_code) {
+  if (branch_ && branch_->xid == xid) {  // the same branch, one verb on: no copy of its XID
+    branch_->knowledge = knowledge;
+    branch_->rollback_code = rollback_code;
+    return;
+  }
   branch_ = BranchMemory{xid, knowledge, rollback_code};
 }
 

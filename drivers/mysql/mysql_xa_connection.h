@@ -68,6 +68,12 @@ class MysqlXaConnection final : public XaConnection {
     Xid xid;
     std::string detail;
   };
+  // An XID and its SQL literal. Every verb of a branch names the same XID, so it is encoded
+  // once per branch rather than once per statement.
+  struct XidLiteral {
+    Xid xid;
+    std::string text;
+  };
   struct RecoverScan {
     std::optional<SqlError> error;
     std::vector<Xid> xids;
@@ -78,9 +84,10 @@ class MysqlXaConnection final : public XaConnection {
   std::optional<SqlError> execute(const std::string& statement);
   RecoverScan scan_recover();
 
-  // Common start of every verb: sets `literal` to the XID's SQL form, or returns the reply that
-  // stops the verb (a lost session, an XID outside MariaDB's limits).
-  std::optional<XaReply> precheck(const Xid& xid, std::string& literal) const;
+  // Common start of every verb: points `literal` at the XID's SQL form (valid until the next
+  // precheck), or returns the reply that stops the verb (a lost session, an XID outside
+  // MariaDB's limits).
+  std::optional<XaReply> precheck(const Xid& xid, const std::string*& literal);
   // XA END before XA ROLLBACK of an active branch; a reply when the session was lost.
   std::optional<XaReply> end_before_rollback(const Xid& xid, const std::string& literal);
 
@@ -114,6 +121,7 @@ class MysqlXaConnection final : public XaConnection {
   std::optional<BranchMemory> branch_;
   std::optional<FinishedBranch> finished_;
   bool usable_ = true;
+  std::optional<XidLiteral> literal_cache_;  // the XID last named by a verb
 };
 
 }  // namespace xatm::mysql::internal

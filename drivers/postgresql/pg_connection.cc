@@ -35,8 +35,9 @@ XaReply PgConnection::start(const Xid& xid) {
   if (state_ == State::kPrepared && is_current(xid)) {
     return {XAER_DUPID, "this session prepared that XID already"};
   }
-  Result<std::string> gid = encode_gid(xid);
-  if (!gid.ok()) return {XAER_INVAL, gid.status().message()};
+  if (Result<std::string_view> gid = gid_literal_of(xid); !gid.ok()) {
+    return {XAER_INVAL, gid.status().message()};
+  }
   const PGTransactionStatusType status = session_->transaction_status();
   if (status == PQTRANS_UNKNOWN) return lost_reply(XAER_RMFAIL);
   if (status != PQTRANS_IDLE) {
@@ -306,13 +307,14 @@ PgConnection::Pending PgConnection::send_prepare_sql(const Xid& xid, bool probe)
     session_->send("SELECT txid_current_if_assigned()");
     return sent(Awaiting::kProbe, xid);
   }
-  Result<std::string> gid = encode_gid(xid);
-  Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
+  Result<std::string_view> literal = gid_literal_of(xid);
   if (!literal.ok()) {
     discard_transaction();
     return answered(rolled_back(XA_RBPROTO, literal.status().message()));
   }
-  session_->send("PREPARE TRANSACTION " + *literal);
+  std::string sql = "PREPARE TRANSACTION ";
+  sql += *literal;
+  session_->send(sql);
   return sent(Awaiting::kPrepare, xid);
 }
 
@@ -405,8 +407,7 @@ void PgConnection::discard_transaction() {
 
 PgConnection::Pending PgConnection::send_finish_prepared(Statement statement, const Xid& xid) {
   if (session_->lost()) return answered(lost_reply(XAER_RMFAIL));
-  Result<std::string> gid = encode_gid(xid);
-  Result<std::string> literal = gid.ok() ? gid_literal(*gid) : Result<std::string>(gid.status());
+  Result<std::string_view> literal = gid_literal_of(xid);
   if (!literal.ok()) return answered({XAER_INVAL, literal.status().message()});
   const PGTransactionStatusType status = session_->transaction_status();
   if (status == PQTRANS_UNKNOWN) return answered(lost_reply(XAER_RMFAIL));
@@ -416,7 +417,10 @@ PgConnection::Pending PgConnection::send_finish_prepared(Statement statement, co
                                      " must run outside a transaction block, and this session "
                                      "has one open"});
   }
-  session_->send(std::string(statement_name(statement)) + " " + *literal);
+  std::string sql(statement_name(statement));
+  sql += ' ';
+  sql += *literal;
+  session_->send(sql);
   Pending pending = sent(Awaiting::kFinishPrepared, xid);
   pending.statement = statement;
   return pending;
@@ -430,6 +434,17 @@ XaReply PgConnection::finish_prepared_answered(Statement statement, const PgAnsw
   }
   if (is_current(xid)) state_ = State::kCompleted;
   return {};
+}
+
+Result<std::string_view> PgConnection::gid_literal_of(const Xid& xid) {
+  if (!gid_literal_ || gid_literal_->first != xid) {
+    Result<std::string> gid = encode_gid(xid);
+    if (!gid.ok()) return gid.status();
+    Result<std::string> literal = gid_literal(*gid);
+    if (!literal.ok()) return literal.status();
+    gid_literal_.emplace(xid, std::move(*literal));
+  }
+  return std::string_view(gid_literal_->second);
 }
 
 void PgConnection::log(Attention attention, const Xid& xid, const XaReply& reply) const {

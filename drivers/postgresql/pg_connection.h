@@ -32,6 +32,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "pg_error_mapping.h"
 #include "pg_session.h"
@@ -114,12 +116,17 @@ class PgConnection : public XaConnection {
   XaReply rollback_sql();
   void discard_transaction();  // rollback_sql() whose answer does not matter
   void log(Attention attention, const Xid& xid, const XaReply& reply) const;
+  // The gid literal of `xid` ('<formatID>_<gtrid>_<bqual>'), or why it has none. Every statement
+  // of a branch names the same gid, so it is encoded once per branch; the view lives until the
+  // next call.
+  Result<std::string_view> gid_literal_of(const Xid& xid);
 
   std::unique_ptr<PgSession> session_;
   State state_ = State::kIdle;
   std::optional<Xid> xid_;             // the branch this session carries or carried last
   int rollback_code_ = XA_RBROLLBACK;  // what a kRolledBack branch answers again
   Pending pending_;                    // between send_prepare/send_commit and receive_reply
+  std::optional<std::pair<Xid, std::string>> gid_literal_;  // the XID last encoded, its literal
 };
 
 }  // namespace xatm::postgresql::internal

@@ -42,21 +42,21 @@ Result<std::int64_t> parse_format_id(std::string_view text) {
 }  // namespace
 
 std::string base64_encode(std::span<const std::uint8_t> bytes) {
-  std::string text;
-  text.reserve((bytes.size() + 2) / 3 * 4);
+  // Sized once and filled in place: the driver encodes a gid for every verb it sends.
+  std::string text((bytes.size() + 2) / 3 * 4, '=');
+  std::size_t out = 0;
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    for (int shift : {18, 12, 6, 0}) text += kBase64Alphabet[(v >> shift) & 0x3f];
+    for (int shift : {18, 12, 6, 0}) text[out++] = kBase64Alphabet[(v >> shift) & 0x3f];
   }
   const std::size_t rest = bytes.size() - i;
   if (rest > 0) {
     std::uint32_t v = bytes[i] << 16;
     if (rest == 2) v |= bytes[i + 1] << 8;
-    text += kBase64Alphabet[(v >> 18) & 0x3f];
-    text += kBase64Alphabet[(v >> 12) & 0x3f];
-    text += rest == 2 ? kBase64Alphabet[(v >> 6) & 0x3f] : '=';
-    text += '=';
+    text[out++] = kBase64Alphabet[(v >> 18) & 0x3f];
+    text[out++] = kBase64Alphabet[(v >> 12) & 0x3f];
+    if (rest == 2) text[out] = kBase64Alphabet[(v >> 6) & 0x3f];  // the rest is padding
   }
   return text;
 }

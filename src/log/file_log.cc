@@ -251,9 +251,10 @@ bool FileLog::take_batch_locked() {
 void FileLog::complete_batch_locked(const Status& status, bool sync, bool rotate,
                                     std::vector<std::shared_ptr<Waiter>>& wake) {
   if (status.ok()) {
-    for (const Pending* pending : batch_records_) {
-      // Cannot fail: a conflicting COMMIT is never queued (match_locked).
-      state_.replay(pending->record).ignore_error();
+    for (Pending* pending : batch_records_) {
+      // Cannot fail: a conflicting COMMIT is never queued (match_locked). Moved: the record
+      // leaves the queue below.
+      state_.replay(std::move(pending->record)).ignore_error();
     }
     stats_.records += batch_records_.size();
     ++stats_.batches;

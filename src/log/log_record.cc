@@ -144,6 +144,19 @@ Result<LogRecord> read_heuristic(ByteReader& in) {
                                    static_cast<std::int32_t>(code)});
 }
 
+template <typename Record>
+Result<std::string> encode_checked(const Record& record, RecordType type) {
+  std::string out;
+  XATM_RETURN_IF_ERROR(encode_into(out, record));
+  if (out.size() > kMaxPayloadSize) {
+    return invalid_argument_error(std::string(record_type_name(type)) + " record of " +
+                                  std::to_string(out.size()) +
+                                  " bytes is larger than the log allows (" +
+                                  std::to_string(kMaxPayloadSize) + ")");
+  }
+  return out;
+}
+
 }  // namespace
 
 RecordType record_type(const LogRecord& record) {
@@ -154,17 +167,20 @@ RecordType record_type(const LogRecord& record) {
   }
 }
 
+Result<std::string> encode_payload(const CommitRecord& record) {
+  return encode_checked(record, RecordType::kCommit);
+}
+
+Result<std::string> encode_payload(const DoneRecord& record) {
+  return encode_checked(record, RecordType::kDone);
+}
+
+Result<std::string> encode_payload(const HeuristicRecord& record) {
+  return encode_checked(record, RecordType::kHeuristic);
+}
+
 Result<std::string> encode_payload(const LogRecord& record) {
-  std::string out;
-  Status status = std::visit([&out](const auto& r) { return encode_into(out, r); }, record);
-  if (!status.ok()) return status;
-  if (out.size() > kMaxPayloadSize) {
-    return invalid_argument_error(std::string(record_type_name(record_type(record))) +
-                                  " record of " + std::to_string(out.size()) +
-                                  " bytes is larger than the log allows (" +
-                                  std::to_string(kMaxPayloadSize) + ")");
-  }
-  return out;
+  return std::visit([](const auto& r) { return encode_payload(r); }, record);
 }
 
 Result<LogRecord> decode_payload(std::uint8_t type, std::string_view payload) {

@@ -29,7 +29,11 @@ RecordType record_type(const LogRecord& record);
 
 // The payload of `record`. kInvalidArgument (nothing is written) when it cannot be encoded: a
 // COMMIT or DONE xid with a non-empty bqual, a data source name longer than kMaxStringSize, a
-// payload larger than kMaxPayloadSize.
+// payload larger than kMaxPayloadSize. One overload per type, so that encoding a record does
+// not copy it into a LogRecord first.
+Result<std::string> encode_payload(const CommitRecord& record);
+Result<std::string> encode_payload(const DoneRecord& record);
+Result<std::string> encode_payload(const HeuristicRecord& record);
 Result<std::string> encode_payload(const LogRecord& record);
 
 // Decodes a payload of `type`. kDataLoss with the reason (the caller adds file and offset) for

@@ -38,10 +38,10 @@ void LogState::mark_done(const Xid& global) {
   });
 }
 
-Status LogState::replay(const LogRecord& record) {
-  if (const auto* commit = std::get_if<CommitRecord>(&record)) {
+Status LogState::replay(LogRecord record) {
+  if (auto* commit = std::get_if<CommitRecord>(&record)) {
     switch (match(*commit)) {
-      case Match::kNone: add_commit(*commit); break;
+      case Match::kNone: add_commit(std::move(*commit)); break;
       case Match::kIdentical: break;
       case Match::kConflict:
         return data_loss_error("COMMIT record for " + commit->global.to_string() +
@@ -49,8 +49,8 @@ Status LogState::replay(const LogRecord& record) {
     }
   } else if (const auto* done = std::get_if<DoneRecord>(&record)) {
     mark_done(done->global);
-  } else if (const auto* heuristic = std::get_if<HeuristicRecord>(&record)) {
-    if (!contains(*heuristic)) add_heuristic(*heuristic);
+  } else if (auto* heuristic = std::get_if<HeuristicRecord>(&record)) {
+    if (!contains(*heuristic)) add_heuristic(std::move(*heuristic));
   }
   return Status();
 }

@@ -38,7 +38,8 @@ class LogState {
   // overlap after a crash during rotation, when both the old segment and the copy carried into
   // the new one are still there. A COMMIT record that conflicts with a live decision for the
   // same global transaction is kDataLoss (the reason only; the caller names file and offset).
-  Status replay(const LogRecord& record);
+  // By value: a caller done with its record moves it in rather than have it copied.
+  Status replay(LogRecord record);
 
   [[nodiscard]] std::vector<CommitRecord> open_decisions() const;
   [[nodiscard]] std::vector<HeuristicRecord> open_heuristics() const;

@@ -123,6 +123,29 @@ TEST_F(MysqlTest, IdlePrepareLeavesABranchThatCommitsOnItsSession) {
   EXPECT_FALSE(is_listed(*resource_, xid));
 }
 
+// The session encodes a branch's XID once and reuses it for the branch's next verbs: the next
+// branch's verbs must name the next XID, not the last one encoded.
+TEST_F(MysqlTest, EachVerbNamesItsOwnXidWhenASessionCarriesBranchesInTurn) {
+  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  ASSERT_NE(session, nullptr);
+  const Xid first = test_xid();
+  const Xid second = test_xid();
+  ASSERT_NE(first, second);
+  ASSERT_EQ(session->start(first).code, XA_OK);
+  ASSERT_EQ(session->end(first).code, XA_OK);
+  ASSERT_EQ(session->prepare(first).code, XA_OK);
+  EXPECT_EQ(session->commit(first, false).code, XA_OK);
+  EXPECT_FALSE(is_listed(*resource_, first));
+  ASSERT_EQ(session->start(second).code, XA_OK);
+  ASSERT_EQ(session->end(second).code, XA_OK);
+  ASSERT_EQ(session->prepare(second).code, XA_OK);
+  // Had the session named `first` again, XA START would have reused that (finished) XID.
+  EXPECT_TRUE(is_listed(*resource_, second));
+  EXPECT_FALSE(is_listed(*resource_, first));
+  EXPECT_EQ(session->commit(second, false).code, XA_OK);
+  EXPECT_FALSE(is_listed(*resource_, second));
+}
+
 TEST_F(MysqlTest, OnePhaseCommitMakesTheWorkVisible) {
   std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);

@@ -129,7 +129,10 @@ TEST_F(PgVerbsTest, ASessionIsFreeForANewBranchRightAfterPrepare) {
   const Xid next = fresh_xid();
   write_branch(*session_, next, 2);
   ASSERT_TRUE(is_xa(session_->prepare(next), XA_OK));
+  // The session encodes a branch's gid once; a verb naming another XID names that one.
   EXPECT_TRUE(is_xa(session_->commit(xid_, false), XA_OK));
+  EXPECT_FALSE(is_prepared(xid_));
+  EXPECT_TRUE(is_prepared(next));
   EXPECT_TRUE(is_xa(session_->commit(next, false), XA_OK));
   EXPECT_EQ(balance(1), 110);
   EXPECT_EQ(balance(2), 110);
