@@ -324,7 +324,7 @@ Result<std::uint16_t> decode_branch_index(const Xid& xid) {
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
-  // Sized once and filled in place: drivers encode an XID for every verb they send.
+  // Sized once and filled in place: it runs at least once per branch (the drivers' XID literals).
   std::string hex(bytes.size() * 2, '\0');
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     hex[2 * i] = hex_digit(static_cast<unsigned>(bytes[i]) >> 4U);

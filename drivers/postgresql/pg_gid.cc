@@ -42,7 +42,7 @@ Result<std::int64_t> parse_format_id(std::string_view text) {
 }  // namespace
 
 std::string base64_encode(std::span<const std::uint8_t> bytes) {
-  // Sized once and filled in place: the driver encodes a gid for every verb it sends.
+  // Sized once and filled in place: it runs once per branch, on the commit path.
   std::string text((bytes.size() + 2) / 3 * 4, '=');
   std::size_t out = 0;
   std::size_t i = 0;
