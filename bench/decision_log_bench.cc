@@ -197,6 +197,7 @@ Point run_log(const Options& options, int appenders) {
       options.in_memory ? static_cast<xatm::internal::Env&>(memory) : xatm::internal::posix_env();
   xatm::FileLogOptions log_options;
   log_options.dir = dir;
+  log_options.create_if_missing = true;
   log_options.node_name = "bench-1";
   log_options.max_segment_bytes = options.segment_bytes;
   auto opened = xatm::internal::open_file_log(log_options, env);

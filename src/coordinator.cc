@@ -11,6 +11,22 @@ namespace {
 
 constexpr std::uint32_t kMaxBranches = 65536;  // the bqual holds a 16-bit index
 constexpr std::chrono::milliseconds kMaxTimeout{0xFFFFFFFFLL};
+// The longest retry window, backoff or recovery interval: longer ones are typing errors.
+constexpr std::chrono::milliseconds kMaxDuration{24LL * 3600 * 1000};
+constexpr std::uint64_t kMinSegmentBytes = 64 << 10;
+constexpr std::uint64_t kMaxSegmentBytes = 1ULL << 30;
+// Sequence numbers are reserved in the log this many at a time: one forced log write per
+// million transactions, and a restart skips at most that many numbers.
+constexpr std::uint64_t kSequenceBlock = 1 << 20;
+
+Status check_duration(std::string_view field, std::chrono::milliseconds value,
+                      std::chrono::milliseconds min, std::chrono::milliseconds max) {
+  if (value >= min && value <= max) return Status();
+  return invalid_argument_error("Options::" + std::string(field) + " of " +
+                                std::to_string(value.count()) + " ms is outside " +
+                                std::to_string(min.count()) + ".." + std::to_string(max.count()) +
+                                " ms");
+}
 
 std::string no_vote_reason(const TransactionState& tx) {
   for (const Branch& branch : tx.branches) {
@@ -66,10 +82,11 @@ CommitRecord decision_of(const TransactionState& tx) {
 
 }  // namespace
 
-Coordinator::Coordinator(Options options, std::unique_ptr<DecisionLog> log)
+Coordinator::Coordinator(Options options, std::unique_ptr<DecisionLog> log, Clock clock)
     : options_(std::move(options)),
       retry_{options_.phase2_retry_window, options_.phase2_retry_backoff,
              options_.phase2_retry_backoff_max},
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })),
       log_(std::move(log)) {}
 
 Coordinator::~Coordinator() {
@@ -79,13 +96,36 @@ Coordinator::~Coordinator() {
   }
   recovery_wakeup_.notify_all();
   if (recovery_thread_.joinable()) recovery_thread_.join();
+  abandon_live_transactions();
+}
+
+// Each live transaction is rolled back under its own mutex, so a call in progress on another
+// thread finishes first. After this no Transaction reaches the coordinator: its state has an
+// outcome and no coordinator.
+void Coordinator::abandon_live_transactions() {
+  std::vector<std::shared_ptr<TransactionState>> live;
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    for (const auto& [global, state] : in_flight_) {
+      if (std::shared_ptr<TransactionState> tx = state.lock()) live.push_back(std::move(tx));
+    }
+  }
+  for (const std::shared_ptr<TransactionState>& tx : live) {
+    std::lock_guard lock(tx->mu);
+    if (!tx->outcome) {
+      XATM_LOG(warning) << "transaction " << tx->global.to_string()
+                        << " was still active when its TransactionManager was destroyed: rolled back";
+      rollback(*tx, "the TransactionManager was destroyed while the transaction was active");
+    }
+    tx->coordinator = nullptr;
+  }
 }
 
 Status Coordinator::add(std::unique_ptr<Resource> resource) {
   if (started_) return failed_precondition_error("data sources must be added before start()");
   if (resource == nullptr) return invalid_argument_error("add(): null resource");
   const std::string name = resource->name();
-  if (name.empty()) return invalid_argument_error("add(): a data source needs a name");
+  XATM_RETURN_IF_ERROR(validate_data_source_name(name).with_context("add()"));
   auto pool = std::make_unique<ConnectionPool>(*resource, options_.max_idle_connections);
   auto [it, inserted] = data_sources_.try_emplace(name, DataSource{std::move(resource), std::move(pool)});
   if (!inserted) return already_exists_error("data source '" + name + "' is already added");
@@ -101,26 +141,90 @@ Status Coordinator::validate_options() const {
       options_.default_timeout > kMaxTimeout) {
     return invalid_argument_error("Options::default_timeout must be between 1 ms and 2^32-1 ms");
   }
+  using std::chrono::milliseconds;
+  const milliseconds zero{0};
+  XATM_RETURN_IF_ERROR(check_duration("phase2_retry_window", options_.phase2_retry_window, zero, kMaxDuration));
+  XATM_RETURN_IF_ERROR(check_duration("phase2_retry_backoff", options_.phase2_retry_backoff, milliseconds(1), kMaxDuration));
+  XATM_RETURN_IF_ERROR(check_duration("phase2_retry_backoff_max", options_.phase2_retry_backoff_max,
+                                      options_.phase2_retry_backoff, kMaxDuration));
+  XATM_RETURN_IF_ERROR(check_duration("recovery_interval", options_.recovery_interval, zero, kMaxDuration));
+  XATM_RETURN_IF_ERROR(check_duration("recovery_grace", options_.recovery_grace, kMinRecoveryGrace,
+                                      kMaxRecoveryGrace));
+  if (options_.log_segment_bytes < kMinSegmentBytes || options_.log_segment_bytes > kMaxSegmentBytes) {
+    return invalid_argument_error("Options::log_segment_bytes of " +
+                                  std::to_string(options_.log_segment_bytes) + " is outside " +
+                                  std::to_string(kMinSegmentBytes) + ".." +
+                                  std::to_string(kMaxSegmentBytes));
+  }
   return Status();
+}
+
+Status Coordinator::open_log() {
+  Result<bool> exists = file_log_exists(options_.log_dir);
+  if (!exists.ok()) return exists.status().with_context("Options::log_dir");
+  if (!*exists && !options_.create_log_if_missing) {
+    // A new log knows no decision of the past: make sure there is none to know.
+    std::vector<Resource*> resources;
+    for (auto& [name, source] : data_sources_) resources.push_back(source.resource.get());
+    Result<std::vector<InDoubtBranch>> prepared = find_prepared_branches(resources, options_.node_name);
+    const std::string refusal = "decision log directory " + options_.log_dir + " holds no log";
+    if (!prepared.ok()) {
+      return Status(prepared.status().code(),
+                    refusal + ", and whether a data source holds a prepared branch of node '" +
+                        options_.node_name + "' cannot be told: " + prepared.status().message() +
+                        ". Check log_dir; set Options::create_log_if_missing to create a log anyway");
+    }
+    if (!prepared->empty()) {
+      const InDoubtBranch& first = prepared->front();
+      return failed_precondition_error(
+          refusal + ", but " + std::to_string(prepared->size()) + " prepared branch(es) of node '" +
+          options_.node_name + "' wait for a decision (the first: data source '" +
+          first.data_source + "', " + first.xid.to_string() +
+          "). Is log_dir the directory this node always used, and is it mounted? If the log is "
+          "truly lost, set Options::create_log_if_missing: those branches then need an operator "
+          "(xatm-recover commit|rollback), never a guess");
+    }
+  }
+  Result<std::unique_ptr<DecisionLog>> opened =
+      open_file_log({.dir = options_.log_dir, .create_if_missing = true,
+                     .node_name = options_.node_name, .max_segment_bytes = options_.log_segment_bytes});
+  if (!opened.ok()) return opened.status();
+  log_ = std::move(*opened);
+  return Status();
+}
+
+Result<std::uint64_t> Coordinator::next_sequence() {
+  std::lock_guard lock(sequence_mutex_);
+  if (next_sequence_ == sequence_limit_) {
+    if (sequence_limit_ > UINT64_MAX - kSequenceBlock) {
+      return failed_precondition_error("the XID sequence numbers of node '" + options_.node_name +
+                                       "' are used up");
+    }
+    XATM_RETURN_IF_ERROR(log_->reserve_sequences(sequence_limit_ + kSequenceBlock)
+                             .with_context("reserving XID sequence numbers in the decision log"));
+    sequence_limit_ += kSequenceBlock;
+  }
+  return next_sequence_++;
 }
 
 Status Coordinator::start() {
   if (started_) return failed_precondition_error("start() was already called");
   XATM_RETURN_IF_ERROR(validate_options());
-  if (log_ == nullptr) {
-    Result<std::unique_ptr<DecisionLog>> opened =
-        open_file_log({.dir = options_.log_dir, .node_name = options_.node_name});
-    if (!opened.ok()) return opened.status();
-    log_ = std::move(*opened);
+  if (log_ == nullptr) XATM_RETURN_IF_ERROR(open_log());
+  // Every sequence number below the log's limit was issued by an incarnation that is down: this
+  // one holds the log lock. Its own numbers start there, reserved durably before any is used,
+  // so XIDs stay unique across restarts whatever the wall clock does.
+  first_sequence_ = log_->sequence_limit();
+  if (first_sequence_ > UINT64_MAX - kSequenceBlock) {
+    return failed_precondition_error("the XID sequence numbers of node '" + options_.node_name +
+                                     "' are used up");
   }
-  // Everything of this node begun before now belongs to an incarnation that is down: this one
-  // holds the log lock. It is resolved before any new work can start.
-  started_at_ = std::chrono::system_clock::now();
+  XATM_RETURN_IF_ERROR(log_->reserve_sequences(first_sequence_ + kSequenceBlock)
+                           .with_context("reserving XID sequence numbers in the decision log"));
+  next_sequence_ = first_sequence_;
+  sequence_limit_ = first_sequence_ + kSequenceBlock;
+  // What earlier incarnations left in doubt is resolved before any new work can start.
   run_recovery_pass();
-  // Sequence numbers start at the current time in microseconds, so XIDs stay unique across
-  // restarts of this node even within the same millisecond.
-  sequence_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch()).count());
   workers_ = std::make_unique<WorkerPool>(options_.phase_threads);
   started_ = true;
   if (options_.recovery_interval > std::chrono::milliseconds::zero()) {
@@ -140,8 +244,9 @@ RecoveryReport Coordinator::run_recovery_pass() {
   Recoverer recoverer(*log_, std::move(resources),
                       {.node_name = options_.node_name,
                        .grace = options_.recovery_grace,
-                       .owner_down_before = started_at_,
-                       .in_flight = [this](const Xid& global) { return in_flight(global); }});
+                       .owner_down_below_sequence = first_sequence_,
+                       .in_flight = [this](const Xid& global) { return in_flight(global); },
+                       .clock = clock_});
   RecoveryReport report = recoverer.run();
   std::size_t resolved = 0;
   for (const InDoubtBranch& branch : report.branches) resolved += branch.resolved ? 1 : 0;
@@ -170,7 +275,7 @@ void Coordinator::recovery_loop() {
   }
 }
 
-Result<std::unique_ptr<TransactionState>> Coordinator::begin(
+Result<std::shared_ptr<TransactionState>> Coordinator::begin(
     std::optional<std::chrono::milliseconds> requested) {
   const std::chrono::milliseconds timeout = requested.value_or(options_.default_timeout);
   if (!started_) return failed_precondition_error("TransactionManager::start() has not succeeded");
@@ -179,14 +284,15 @@ Result<std::unique_ptr<TransactionState>> Coordinator::begin(
   if (timeout <= std::chrono::milliseconds::zero() || timeout > kMaxTimeout) {
     return invalid_argument_error("transaction timeout must be between 1 ms and 2^32-1 ms");
   }
-  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now());
-  Result<Xid> global = make_global_xid({options_.node_name, now, timeout, ++sequence_});
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(clock_());
+  Result<std::uint64_t> sequence = next_sequence();
+  if (!sequence.ok()) return sequence.status();
+  Result<Xid> global = make_global_xid({options_.node_name, now, timeout, *sequence});
   if (!global.ok()) return global.status();
-  auto tx = std::make_unique<TransactionState>(this, std::move(*global), timeout, now);
+  auto tx = std::make_shared<TransactionState>(this, std::move(*global), timeout, now);
   {
     std::lock_guard lock(in_flight_mutex_);
-    in_flight_.insert(tx->global);
+    in_flight_.emplace(tx->global, tx);
   }
   ++begun_;
   return tx;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,8 +31,11 @@ namespace xatm::internal {
 
 class Coordinator {
  public:
-  // `log` may be null: start() then opens the file log in options.log_dir.
-  Coordinator(Options options, std::unique_ptr<DecisionLog> log);
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  // `log` may be null: start() then opens the file log in options.log_dir. `clock` is the wall
+  // clock XIDs carry (tests inject one); the system clock when empty.
+  Coordinator(Options options, std::unique_ptr<DecisionLog> log, Clock clock = {});
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
   ~Coordinator();
@@ -39,7 +43,7 @@ class Coordinator {
   Status add(std::unique_ptr<Resource> resource);
   Status start();
   // `timeout` defaults to Options::default_timeout.
-  Result<std::unique_ptr<TransactionState>> begin(std::optional<std::chrono::milliseconds> timeout);
+  Result<std::shared_ptr<TransactionState>> begin(std::optional<std::chrono::milliseconds> timeout);
 
   Result<XaConnection*> enlist(TransactionState& tx, std::string_view data_source);
   Outcome commit(TransactionState& tx);
@@ -58,6 +62,15 @@ class Coordinator {
   };
 
   Status validate_options() const;
+  // Opens the file log in options_.log_dir, creating one only as Options::create_log_if_missing
+  // says.
+  Status open_log();
+  // The next XID sequence number; reserves the next block in the log when the reserved ones
+  // are used up.
+  Result<std::uint64_t> next_sequence();
+  // Rolls back every transaction still active and detaches every Transaction from this
+  // coordinator (the destructor's last duty).
+  void abandon_live_transactions();
   Outcome commit_one_phase(TransactionState& tx);
   Outcome commit_two_phase(TransactionState& tx);
   Outcome commit_lone_writer(TransactionState& tx, const CommitRecord& decision);
@@ -78,15 +91,23 @@ class Coordinator {
 
   const Options options_;
   const RetryPolicy retry_;
+  const Clock clock_;
   std::unique_ptr<DecisionLog> log_;
   std::map<std::string, DataSource, std::less<>> data_sources_;  // fixed after start()
   std::unique_ptr<WorkerPool> workers_;
   bool started_ = false;
-  std::chrono::system_clock::time_point started_at_;  // XIDs older than this: a dead incarnation
-  std::atomic<std::uint64_t> sequence_{0};
+  // Sequence numbers below this were issued by earlier incarnations: when start() opened the
+  // log, this one took its lock, so they are down.
+  std::uint64_t first_sequence_ = 0;
+
+  std::mutex sequence_mutex_;
+  std::uint64_t next_sequence_ = 0;   // guarded by sequence_mutex_
+  std::uint64_t sequence_limit_ = 0;  // guarded by sequence_mutex_: reserved in the log
 
   mutable std::mutex in_flight_mutex_;
-  std::set<Xid> in_flight_;  // guarded by in_flight_mutex_: globals begun and not yet ended
+  // Guarded by in_flight_mutex_: the transactions begun and not yet ended. Weak: a Transaction
+  // owns its state; the destructor reaches the ones still alive.
+  std::map<Xid, std::weak_ptr<TransactionState>> in_flight_;
 
   std::mutex recovery_mutex_;         // one pass at a time; guards stopping_
   std::condition_variable recovery_wakeup_;

@@ -13,6 +13,7 @@ std::string_view outcome_kind_name(Outcome::Kind kind) {
     case Outcome::Kind::kHeuristicMixed: return "heuristic mixed";
     case Outcome::Kind::kHeuristicHazard: return "heuristic hazard";
     case Outcome::Kind::kUnknown: return "unknown";
+    case Outcome::Kind::kUsageError: return "usage error";
   }
   return "invalid";
 }

@@ -5,8 +5,23 @@
 #include "xatm/transaction_manager.h"
 
 namespace xatm {
+namespace {
 
-Transaction::Transaction(std::unique_ptr<internal::TransactionState> state)
+// What a moved-from Transaction answers: a usage error, never an in-doubt `unknown`.
+Outcome moved_from(std::string_view call) {
+  return {Outcome::Kind::kUsageError,
+          std::string(call) + " on a moved-from Transaction, which holds no transaction", {}};
+}
+
+// The XID of no transaction: formatID 0 is never xatm's.
+const Xid& no_xid() {
+  static const Xid xid = Xid::make(0, std::vector<std::uint8_t>{0}, {}).value();
+  return xid;
+}
+
+}  // namespace
+
+Transaction::Transaction(std::shared_ptr<internal::TransactionState> state)
     : state_(std::move(state)) {}
 
 Transaction::Transaction(Transaction&&) noexcept = default;
@@ -23,32 +38,45 @@ Transaction::~Transaction() {
   if (active()) rollback();
 }
 
-const Xid& Transaction::xid() const { return state_->global; }
+const Xid& Transaction::xid() const { return state_ != nullptr ? state_->global : no_xid(); }
 
 std::chrono::system_clock::time_point Transaction::deadline() const {
-  return state_->deadline_wall;
+  return state_ != nullptr ? state_->deadline_wall : std::chrono::system_clock::time_point();
 }
 
-bool Transaction::active() const { return state_ != nullptr && !state_->outcome; }
+bool Transaction::active() const {
+  if (state_ == nullptr) return false;
+  std::lock_guard lock(state_->mu);
+  return !state_->outcome;
+}
 
 Result<XaConnection*> Transaction::enlist(std::string_view data_source) {
   if (state_ == nullptr) return failed_precondition_error("enlist() on a moved-from Transaction");
+  std::lock_guard lock(state_->mu);
+  if (state_->coordinator == nullptr) {
+    return aborted_error("transaction " + state_->global.to_string() + " has ended: " +
+                         state_->outcome->to_string());
+  }
   return state_->coordinator->enlist(*state_, data_source);
 }
 
 void Transaction::set_rollback_only(std::string reason) {
-  if (state_ != nullptr && !state_->rollback_only_reason) {
-    state_->rollback_only_reason = std::move(reason);
-  }
+  if (state_ == nullptr) return;
+  std::lock_guard lock(state_->mu);
+  if (!state_->rollback_only_reason) state_->rollback_only_reason = std::move(reason);
 }
 
 Outcome Transaction::commit() {
-  if (state_ == nullptr) return {Outcome::Kind::kUnknown, "commit() on a moved-from Transaction", {}};
+  if (state_ == nullptr) return moved_from("commit()");
+  std::lock_guard lock(state_->mu);
+  if (state_->coordinator == nullptr) return *state_->outcome;
   return state_->coordinator->commit(*state_);
 }
 
 Outcome Transaction::rollback() {
-  if (state_ == nullptr) return {Outcome::Kind::kUnknown, "rollback() on a moved-from Transaction", {}};
+  if (state_ == nullptr) return moved_from("rollback()");
+  std::lock_guard lock(state_->mu);
+  if (state_->coordinator == nullptr) return *state_->outcome;
   return state_->coordinator->rollback(*state_, "rolled back by the application");
 }
 

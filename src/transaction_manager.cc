@@ -28,7 +28,7 @@ Result<Transaction> TransactionManager::begin(std::chrono::milliseconds timeout)
 }
 
 Result<Transaction> TransactionManager::begin_with(std::optional<std::chrono::milliseconds> timeout) {
-  Result<std::unique_ptr<internal::TransactionState>> state = coordinator_->begin(timeout);
+  Result<std::shared_ptr<internal::TransactionState>> state = coordinator_->begin(timeout);
   if (!state.ok()) return state.status();
   return Transaction(std::move(*state));
 }

@@ -1,13 +1,16 @@
 // The coordinator's view of one global transaction and its branches.
 //
-// Thread safety: a TransactionState belongs to one Transaction, used by one thread at a time.
-// During a phase, each Branch is touched by exactly one worker (run_all hands out indices).
+// Thread safety: a TransactionState belongs to one Transaction, used by one thread at a time;
+// every call of the Transaction holds `mu`, and so does the coordinator's destructor when it
+// rolls back a transaction still active. During a phase, each Branch is touched by exactly one
+// worker (run_all hands out indices).
 #ifndef XATM_SRC_TRANSACTION_STATE_H_
 #define XATM_SRC_TRANSACTION_STATE_H_
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,7 +59,8 @@ struct TransactionState {
       : coordinator(owner), global(std::move(global_xid)), deadline_wall(created + timeout),
         deadline(std::chrono::steady_clock::now() + timeout) {}
 
-  Coordinator* coordinator = nullptr;
+  std::mutex mu;
+  Coordinator* coordinator = nullptr;  // guarded by mu; null once the coordinator is destroyed
   Xid global;
   std::chrono::system_clock::time_point deadline_wall;
   std::chrono::steady_clock::time_point deadline;

@@ -233,24 +233,37 @@ bool Xid::same_global(const Xid& other) const {
   return format_id_ == other.format_id_ && std::ranges::equal(gtrid(), other.gtrid());
 }
 
-Status validate_node_name(std::string_view node_name) {
-  if (node_name.empty()) return invalid_argument_error("node name is empty");
-  if (node_name.size() > kMaxNodeNameSize) {
-    return invalid_argument_error("node name " + quote(node_name) + " is " +
-                                  std::to_string(node_name.size()) + " bytes, longer than " +
-                                  std::to_string(kMaxNodeNameSize));
+namespace {
+
+// `what` ("node name", "data source name"): 1..max_size bytes of [A-Za-z0-9._-].
+Status validate_name(std::string_view what, std::string_view name, std::size_t max_size) {
+  if (name.empty()) return invalid_argument_error(std::string(what) + " is empty");
+  if (name.size() > max_size) {
+    return invalid_argument_error(std::string(what) + " " + quote(name) + " is " +
+                                  std::to_string(name.size()) + " bytes, longer than " +
+                                  std::to_string(max_size));
   }
-  for (std::size_t i = 0; i < node_name.size(); ++i) {
-    const char c = node_name[i];
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
     if (!ok) {
-      return invalid_argument_error("node name " + quote(node_name) + " has the character " +
+      return invalid_argument_error(std::string(what) + " " + quote(name) + " has the character " +
                                     quote_char(c) + " at offset " + std::to_string(i) +
                                     " (allowed: A-Z a-z 0-9 . _ -)");
     }
   }
   return Status();
+}
+
+}  // namespace
+
+Status validate_node_name(std::string_view node_name) {
+  return validate_name("node name", node_name, kMaxNodeNameSize);
+}
+
+Status validate_data_source_name(std::string_view name) {
+  return validate_name("data source name", name, kMaxDataSourceNameSize);
 }
 
 Result<Xid> make_global_xid(const GtridInfo& info) {

@@ -20,15 +20,6 @@ struct Context {
   int exit_code = kExitUsage;  // until a subcommand runs
 };
 
-int exit_code_for(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound: return kExitUsage;
-    default: return kExitProblem;
-  }
-}
-
 // Runs `command` (dump_log or verify_log) on `dir`.
 int run_log_command(const std::string& name,
                     const std::function<Status(const std::string&, std::ostream&)>& command,
@@ -36,7 +27,7 @@ int run_log_command(const std::string& name,
   std::error_code error;
   if (!std::filesystem::is_directory(dir, error)) {
     context.err << "xatm-recover log " << name << ": " << dir << " is not a directory\n";
-    return kExitUsage;
+    return kExitNotFound;
   }
   Status status = command(dir, context.out);
   context.out.flush();
@@ -75,9 +66,9 @@ void add_common_options(CLI::App& sub, RecoveryCommand& command) {
       ->required();
   sub.add_flag("--force", command.force,
                "Act although a live transaction manager holds the log lock (the log is only read)");
-  sub.add_option("--grace-seconds", command.grace,
+  sub.add_option("--grace-seconds", command.grace_seconds,
                  "How long past its deadline an undecided branch must be before it is presumed "
-                 "aborted while its TM may be alive (default 30)");
+                 "aborted while its TM may be alive (1..2592000, default 30)");
 }
 
 // `list`, `run`, and the operator decisions `commit`, `rollback`, `forget`.
@@ -95,6 +86,9 @@ void add_recovery_commands(CLI::App& app, Context& context) {
              "an operator or a later run)");
   add_common_options(*run, *command);
   run->add_flag("--dry-run", command->dry_run, "Print what would be done; change nothing");
+  run->add_flag("--create-log", command->create_log,
+                "Create a new, empty decision log when log_dir holds none (every branch prepared "
+                "before it then needs an operator decision)");
   run->callback([&context, command] { context.exit_code = run_run_command(*command, context.out, context.err); });
 
   static constexpr const char* kOperatorVerbs[][2] = {
@@ -111,6 +105,10 @@ void add_recovery_commands(CLI::App& app, Context& context) {
                     "formatID:gtrid-hex:bqual-hex; an empty bqual means the whole transaction")
         ->required();
     sub->add_flag("--yes", command->yes, "Confirm the operator decision");
+    if (std::string_view(verb) != "forget") {
+      sub->add_flag("--create-log", command->create_log,
+                    "Create a new, empty decision log when log_dir holds none");
+    }
     const std::string name = verb;
     sub->callback([&context, command, name] {
       context.exit_code = run_operator_command(name, *command, context.out, context.err);
@@ -119,6 +117,17 @@ void add_recovery_commands(CLI::App& app, Context& context) {
 }
 
 }  // namespace
+
+int exit_code_for(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument: return kExitUsage;
+    case StatusCode::kNotFound: return kExitNotFound;
+    case StatusCode::kFailedPrecondition: return kExitRefused;
+    case StatusCode::kDataLoss: return kExitDamaged;
+    default: return kExitProblem;
+  }
+}
 
 int run_recover_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   Context context{out, err};

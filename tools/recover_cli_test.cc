@@ -38,7 +38,7 @@ CliRun run(std::initializer_list<std::string> args) {
 class RecoverCliTest : public ::testing::Test {
  protected:
   void write_log() {
-    auto log = xatm::open_file_log({.dir = dir_, .node_name = "node-a"}).value();
+    auto log = xatm::open_file_log({.dir = dir_, .create_if_missing = true, .node_name = "node-a"}).value();
     ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
     ASSERT_TRUE(log->log_commit(test_commit(2)).ok());
   }
@@ -59,10 +59,11 @@ TEST_F(RecoverCliTest, DumpPrintsTheRecords) {
   write_log();
   CliRun result = run({"log", "dump", dir_});
   EXPECT_EQ(result.exit_code, kExitOk) << result.err;
-  EXPECT_NE(result.out.find("000000000001.xlog@64 COMMIT "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("000000000001.xlog@64 LOG-INFO "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("000000000001.xlog@89 COMMIT "), std::string::npos) << result.out;
 }
 
-TEST_F(RecoverCliTest, DamageExitsOneAndNamesFileAndOffset) {
+TEST_F(RecoverCliTest, DamageExitsFiveAndNamesFileAndOffset) {
   write_log();
   std::string segment = dir_ + "/000000000001.xlog";
   std::string bytes = read_bytes(segment);
@@ -70,7 +71,7 @@ TEST_F(RecoverCliTest, DamageExitsOneAndNamesFileAndOffset) {
   write_bytes(segment, bytes);
   for (const char* command : {"verify", "dump"}) {
     CliRun result = run({"log", command, dir_});
-    EXPECT_EQ(result.exit_code, kExitProblem) << command;
+    EXPECT_EQ(result.exit_code, kExitDamaged) << command;
     EXPECT_NE(result.err.find(segment + " is damaged at offset 64"), std::string::npos)
         << result.err;
   }
@@ -83,13 +84,22 @@ TEST_F(RecoverCliTest, UsageErrorsExitTwo) {
                     {"log", "verify"},
                     {"log", "frobnicate", dir_},
                     {"log", "verify", dir_, "extra"},
-                    {"nosuchcommand"},
-                    {"log", "verify", tmp_.path() + "/missing"},
-                    {"log", "verify", dir_}}) {
+                    {"nosuchcommand"}}) {
     CliRun result = run(args);
     EXPECT_EQ(result.exit_code, kExitUsage) << result.out << result.err;
     EXPECT_NE(result.err, "");
   }
+}
+
+// Not a usage error: the command was right, what it names is not there (docs/recovery.md).
+TEST_F(RecoverCliTest, DirectoryWithoutALogExitsThree) {
+  std::filesystem::create_directories(dir_);  // no segment in it: not a log directory
+  for (const std::string& dir : {tmp_.path() + "/missing", dir_}) {
+    CliRun result = run({"log", "verify", dir});
+    EXPECT_EQ(result.exit_code, kExitNotFound) << result.out << result.err;
+    EXPECT_NE(result.err, "");
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/missing"));
 }
 
 TEST_F(RecoverCliTest, HelpExitsZero) {

@@ -1,15 +1,18 @@
 // The recovery subcommands of xatm-recover (docs/recovery.md): list, run, commit, rollback,
-// forget. Each reads the config file, opens the node's decision log (taking its lock, like a
-// TransactionManager; with `force`, beside a live TM that holds it: the log is then only read),
-// runs the recovery library (xatm/recovery.h) and writes a report to `out`.
+// forget. Each reads the config file, opens the node's decision log and runs the recovery
+// library (xatm/recovery.h), writing a report to `out`.
 //
-// Exit codes as recover_cli.h: kExitOk when nothing is left in doubt (or the operator decision
-// was carried out completely), kExitProblem when something needs an operator or a later run,
-// kExitUsage for usage and configuration errors.
+// The log: `list` and `run --dry-run` only read it (xatm/log_tools.h: nothing is created or
+// changed; the directory lock is held if it is free). The others open it like a
+// TransactionManager, taking its lock; with `force`, beside a live TM that holds it, they read
+// it only. None of them creates a log unless `create_log` says so: a mistyped or unmounted
+// log_dir is an error, never a new empty log in which every commit decision is missing.
+//
+// Exit codes as recover_cli.h.
 #ifndef XATM_TOOLS_RECOVER_COMMANDS_H_
 #define XATM_TOOLS_RECOVER_COMMANDS_H_
 
-#include <chrono>
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -21,7 +24,8 @@ struct RecoveryCommand {
   bool dry_run = false;     // run: print the plan, change nothing
   bool yes = false;         // commit/rollback/forget: the operator confirmed
   bool force = false;       // act although a live TM holds the log lock (read-only log)
-  std::chrono::seconds grace{30};  // RecoveryOptions::grace
+  bool create_log = false;  // run/commit/rollback: create a log when log_dir holds none
+  std::int64_t grace_seconds = 30;  // RecoveryOptions::grace, validated before use
   std::string xid;          // commit/rollback/forget: the XID's text form
 };
 

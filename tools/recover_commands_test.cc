@@ -108,19 +108,59 @@ TEST_F(RecoverCommandsTest, MalformedXidIsAUsageErrorNamingIt) {
 }
 
 TEST_F(RecoverCommandsTest, RefusesWhileALiveManagerHoldsTheLog) {
-  Result<std::unique_ptr<DecisionLog>> live = open_file_log({.dir = dir_ + "/log", .node_name = "tool-node"});
+  Result<std::unique_ptr<DecisionLog>> live = open_file_log({.dir = dir_ + "/log", .create_if_missing = true, .node_name = "tool-node"});
   ASSERT_TRUE(live.ok());
-  EXPECT_EQ(run({"run", "--config", config_}), kExitProblem);
+  EXPECT_EQ(run({"run", "--config", config_}), kExitRefused);
   EXPECT_NE(err_.str().find("--force"), std::string::npos) << err_.str();
 }
 
 TEST_F(RecoverCommandsTest, ForceReadsTheLogBesideALiveManager) {
-  Result<std::unique_ptr<DecisionLog>> live = open_file_log({.dir = dir_ + "/log", .node_name = "tool-node"});
+  Result<std::unique_ptr<DecisionLog>> live = open_file_log({.dir = dir_ + "/log", .create_if_missing = true, .node_name = "tool-node"});
   ASSERT_TRUE(live.ok());
   // The data source cannot be reached (no socket): reported, exit 1, but the log was read.
-  EXPECT_EQ(run({"list", "--config", config_, "--force"}), kExitProblem);
+  EXPECT_EQ(run({"run", "--config", config_, "--force"}), kExitProblem);
   EXPECT_NE(err_.str().find("warning: a live transaction manager"), std::string::npos) << err_.str();
   EXPECT_NE(out_.str().find("problem: data source 'inventory'"), std::string::npos) << out_.str();
+  // list only reads, with or without a live TM.
+  EXPECT_EQ(run({"list", "--config", config_}), kExitProblem);
+  EXPECT_NE(out_.str().find("problem: data source 'inventory'"), std::string::npos) << out_.str();
+}
+
+// A mistyped log_dir once made `list` create a new, empty log, in which `run` then found no
+// decision and rolled committed work back.
+TEST_F(RecoverCommandsTest, MissingLogDirectoryIsNeverCreated) {
+  for (const char* command : {"list", "run"}) {
+    EXPECT_EQ(run({command, "--config", config_}), kExitNotFound) << command;
+    EXPECT_NE(err_.str().find("holds no decision log"), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find("log_dir"), std::string::npos) << err_.str();
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/log")) << command << " created the log";
+  }
+  EXPECT_EQ(run({"run", "--config", config_, "--dry-run"}), kExitNotFound);
+  EXPECT_EQ(run({"rollback", "--config", config_, "--yes", "2019652717:0a0b:"}), kExitNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/log"));
+  // Only when the operator says so.
+  run({"run", "--config", config_, "--create-log"});
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/log/000000000001.xlog")) << err_.str();
+}
+
+TEST_F(RecoverCommandsTest, NegativeOrAbsurdGraceIsAUsageError) {
+  for (const char* grace : {"-5", "0", "99999999999999"}) {
+    EXPECT_EQ(run({"run", "--config", config_, "--force", "--grace-seconds", grace}), kExitUsage) << grace;
+    EXPECT_NE(err_.str().find("--grace-seconds"), std::string::npos) << err_.str();
+  }
+}
+
+TEST_F(RecoverCommandsTest, ForgetOfAnXidWithoutAHeuristicOutcomeExitsThree) {
+  ASSERT_TRUE(open_file_log({.dir = dir_ + "/log", .create_if_missing = true, .node_name = "tool-node"}).ok());
+  EXPECT_EQ(run({"forget", "--config", config_, "--yes", "2019652717:0a0b:"}), kExitNotFound);
+  EXPECT_NE(err_.str().find("no open heuristic outcome"), std::string::npos) << err_.str();
+}
+
+TEST_F(RecoverCommandsTest, DryRunExitsAsRunWouldWhenSomethingIsInDoubt) {
+  ASSERT_TRUE(open_file_log({.dir = dir_ + "/log", .create_if_missing = true, .node_name = "tool-node"}).ok());
+  // The data source cannot be reached: run would exit 1, so the dry run does too.
+  EXPECT_EQ(run({"run", "--config", config_, "--dry-run"}), kExitProblem);
+  EXPECT_NE(out_.str().find("dry run"), std::string::npos) << out_.str();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #ifndef XATM_DECISION_LOG_H_
 #define XATM_DECISION_LOG_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,6 +67,27 @@ class DecisionLog {
   // Appends a HEURISTIC record and returns when it is durable.
   virtual Status log_heuristic(const HeuristicRecord& record) = 0;
 
+  // Appends a FORGET record for `branch` and returns when it is durable: the operator has dealt
+  // with its heuristic outcome, and open_heuristics() no longer lists it. Nothing else changes:
+  // the decision of its global transaction, if open, stays open.
+  virtual Status log_forget(const DecisionBranch& branch) = 0;
+
+  // When this log was created (DESIGN §7, docs/recovery.md). Recovery never presumes abort for
+  // an XID created before the log was born: its decision may be in another log (a wrong, empty
+  // or freshly created log directory). The epoch for a log older than this rule, which is older
+  // than any XID.
+  virtual std::chrono::system_clock::time_point birth() const = 0;
+
+  // A durable high-water mark of XID sequence numbers: every sequence number this node issued
+  // under this log is below it, so XIDs stay unique across restarts whatever the wall clock
+  // does, and recovery can tell the XIDs of earlier incarnations from new ones without a clock.
+  virtual std::uint64_t sequence_limit() const = 0;
+
+  // Raises sequence_limit() to `limit` and returns when that is durable (OK at once when it is
+  // there already). Errors as log_commit; the TM issues no sequence number at or above the
+  // limit before this succeeded.
+  virtual Status reserve_sequences(std::uint64_t limit) = 0;
+
   // The COMMIT decisions without DONE (those read at open and those appended since), in log order.
   virtual std::vector<CommitRecord> open_decisions() const = 0;
 
@@ -78,9 +100,14 @@ class DecisionLog {
 
 // The embedded file log (docs/log-format.md).
 struct FileLogOptions {
-  // The log directory; created (0700) if missing. One TM node owns it: it is locked with an
-  // exclusive flock while the log is open, and a second opener gets kFailedPrecondition.
+  // The log directory. One TM node owns it: the directory itself is locked with an exclusive
+  // flock while the log is open (so deleting a file cannot break the exclusion), and a second
+  // opener gets kFailedPrecondition.
   std::string dir;
+  // Create the directory (0700) and a new, empty log when `dir` holds none. Off by default:
+  // a wrong or not yet mounted directory must be an error, not a new log in which every
+  // earlier commit decision is missing.
+  bool create_if_missing = false;
   // The owning node's name (validate_node_name). Written into every segment header; a log
   // directory of another node is refused.
   std::string node_name;
@@ -91,10 +118,16 @@ struct FileLogOptions {
   std::uint64_t max_segment_bytes = 16 << 20;
 };
 
-// Opens (or creates) the file log: takes the directory lock, reads every segment, truncates a
-// torn record at the very end, and refuses damage anywhere else with kDataLoss naming the file
-// and offset. kFailedPrecondition when another process holds the lock.
+// Opens (or, with create_if_missing, creates) the file log: takes the directory lock, reads
+// every segment, truncates a torn record at the very end, and refuses damage anywhere else with
+// kDataLoss naming the file and offset. kNotFound when the directory, or a log in it, does not
+// exist and create_if_missing is off (nothing is created then); kFailedPrecondition when
+// another process holds the lock.
 Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options);
+
+// Whether `dir` holds a file log (at least one segment file). false when `dir` does not exist;
+// kIOError when it cannot be read. Takes no lock and changes nothing.
+Result<bool> file_log_exists(const std::string& dir);
 
 }  // namespace xatm
 

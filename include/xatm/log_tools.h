@@ -41,12 +41,18 @@ Status dump_log(const std::string& dir, std::ostream& out);
 // starts with "verify: OK" or "verify: DAMAGED". Returns as dump_log.
 Status verify_log(const std::string& dir, std::ostream& out);
 
-// A read-only view of the open decisions and heuristics of node `node_name`'s log in `dir`, read
-// without its lock and without changing anything, for acting beside a live TM (`xatm-recover
-// --force`). Every append is refused with kFailedPrecondition. A torn record at the very end is
-// taken for an append in progress and left out; any other damage is kDataLoss naming the file
-// and offset.
-Result<std::unique_ptr<DecisionLog>> open_log_snapshot(const std::string& dir, const std::string& node_name);
+// A read-only view of node `node_name`'s log in `dir` (`xatm-recover list`, `run --dry-run`,
+// and `--force` beside a live TM). Nothing in the directory is created or changed. The
+// directory's lock is taken if it is free and held by `log` until it is destroyed (`locked`):
+// no transaction manager of this node runs meanwhile. Every append is refused with
+// kFailedPrecondition. open_decisions() reads the directory again at each call. A torn record
+// at the very end is taken for an append in progress and left out; any other damage is
+// kDataLoss naming the file and offset. kNotFound when `dir` does not exist or holds no log.
+struct LogSnapshot {
+  std::unique_ptr<DecisionLog> log;
+  bool locked = false;
+};
+Result<LogSnapshot> open_log_snapshot(const std::string& dir, const std::string& node_name);
 
 }  // namespace xatm
 

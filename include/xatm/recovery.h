@@ -5,8 +5,13 @@
 //   - commits every branch whose global transaction has a COMMIT decision;
 //   - rolls back a branch without a decision (presumed abort) only when it cannot be in flight:
 //     this process is not running it, and either its owner is provably down (the caller holds
-//     the log lock and the XID was created before `owner_down_before`) or its deadline plus
-//     `grace` has passed (the TM never logs COMMIT after a deadline);
+//     the log lock and the XID's sequence number is below `owner_down_below_sequence`) or its
+//     deadline plus `grace` has passed (the TM never logs COMMIT after a deadline);
+//   - never presumes abort for an XID created before the log was born, or one whose sequence
+//     number this log never issued: its decision may be in another log (a wrong, empty or new
+//     log directory), so it is left for an operator (`needs_operator`);
+//   - leaves an XID of xatm's formatID that it cannot decode for an operator too, and closes no
+//     decision that names a data source holding one;
 //   - writes DONE for a decision once every branch of it is gone from its (reachable) data source
 //     and no unresolved heuristic remains;
 //   - never assumes an outcome for an unreachable data source: it reports it and leaves its
@@ -21,6 +26,7 @@
 #define XATM_RECOVERY_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,15 +43,27 @@ struct RecoveryOptions {
   std::string node_name;
   // How long past its deadline an unlogged prepared branch must be before it may be presumed
   // aborted while its TM might still be alive. Covers a COMMIT record appended just before the
-  // deadline that became durable just after it.
+  // deadline that became durable just after it. Between kMinRecoveryGrace and kMaxRecoveryGrace.
   std::chrono::milliseconds grace{30'000};
-  // XIDs created before this instant belong to a TM incarnation known to be down (the caller
-  // holds the log lock). The default, the epoch, proves nothing.
-  std::chrono::system_clock::time_point owner_down_before{};
+  // XIDs whose sequence number (GtridInfo::sequence) is below this belong to TM incarnations
+  // known to be down: the caller holds the log lock, and every sequence number below this was
+  // issued by an incarnation before it (DecisionLog::sequence_limit() when the caller opened
+  // the log). The default, 0, proves nothing.
+  std::uint64_t owner_down_below_sequence = 0;
   // True for global transactions this process is still running; they are left alone, even
   // when they have a decision (their own phase 2 is finishing them).
   std::function<bool(const Xid& global)> in_flight;
+  // The wall clock, for the deadline rule; the system clock when empty.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
+
+inline constexpr std::chrono::milliseconds kMinRecoveryGrace{1'000};
+inline constexpr std::chrono::milliseconds kMaxRecoveryGrace{30LL * 24 * 3600 * 1000};
+
+// kInvalidArgument naming the field for an empty or invalid node name, or a grace outside
+// [kMinRecoveryGrace, kMaxRecoveryGrace]: a negative or tiny grace would let recovery roll back
+// a transaction whose COMMIT is on its way to the log.
+Status validate_recovery_options(const RecoveryOptions& options);
 
 // One prepared branch found on a data source, and what recovery makes of it.
 struct InDoubtBranch {
@@ -61,6 +79,8 @@ struct InDoubtBranch {
   std::string reason;        // why this action
   int result = 0;            // the RM's answer when the action was carried out (xa.h)
   bool resolved = false;     // the action was carried out and confirmed
+  // Recovery will never decide it on its own: an operator must (`reason` says what to check).
+  bool needs_operator = false;
 };
 
 struct RecoveryReport {
@@ -78,9 +98,18 @@ struct RecoveryReport {
 
 std::string_view in_doubt_action_name(InDoubtBranch::Action action);
 
+// The prepared branches that recovery of node `node_name` would look at on `resources`: the
+// node's own, and XIDs of xatm's formatID that do not decode (needs_operator). Nothing is
+// resolved. kUnavailable (or the driver's error) naming the first data source that cannot be
+// asked: then nobody can tell whether a branch of the node is prepared there.
+Result<std::vector<InDoubtBranch>> find_prepared_branches(const std::vector<Resource*>& resources,
+                                                          const std::string& node_name);
+
 class Recoverer {
  public:
-  // `resources` are borrowed and must outlive the Recoverer.
+  // `resources` are borrowed and must outlive the Recoverer. REQUIRES:
+  // validate_recovery_options(options) is OK; otherwise every pass leaves every branch and
+  // reports the problem.
   Recoverer(DecisionLog& log, std::vector<Resource*> resources, RecoveryOptions options);
 
   // Looks without touching anything: what `run` would do.
@@ -92,13 +121,19 @@ class Recoverer {
   // Operator decisions for what recovery cannot decide. `xid` names a branch, or a whole global
   // transaction when its bqual is empty. commit() first makes a COMMIT decision durable for the
   // branches it finds, so that recovery can never roll back the rest; rollback() refuses
-  // (kFailedPrecondition) when a COMMIT decision exists. kNotFound when no prepared branch of
-  // that XID is found on a reachable data source.
+  // (kFailedPrecondition) when a COMMIT decision exists, and when the transaction may still be
+  // in flight (this process runs it, or its TM is not provably down and its deadline plus the
+  // grace has not passed). kNotFound when no prepared branch of that XID is found on a
+  // reachable data source. Nothing else is touched.
   Result<RecoveryReport> commit(const Xid& xid);
   Result<RecoveryReport> rollback(const Xid& xid);
 
-  // Tells the data sources to forget heuristically completed branches of `xid` and closes its
-  // decision (DONE) once nothing of it is left.
+  // After an operator dealt with a heuristic outcome: tells the data source to forget each
+  // heuristically completed branch that `xid` names (one branch, or every branch of a global
+  // transaction when its bqual is empty) and closes its HEURISTIC record (FORGET). Nothing
+  // else is touched: no other branch, decision or transaction. kNotFound when the log holds no
+  // open heuristic outcome for `xid`; kUnavailable when its data source cannot be reached
+  // (nothing is closed then).
   Result<RecoveryReport> forget(const Xid& xid);
 
  private:
@@ -108,10 +143,14 @@ class Recoverer {
   void execute(Scan& scan, RecoveryReport& report);
   void close_finished_decisions(const Scan& scan, RecoveryReport& report);
   Result<RecoveryReport> resolve_by_operator(const Xid& xid, bool commit);
+  std::string unprovable_abort(const Scan& scan, const GtridInfo& info) const;
+  Status check_not_in_flight(const InDoubtBranch& branch) const;
+  std::chrono::system_clock::time_point now() const;
 
   DecisionLog& log_;
   std::vector<Resource*> resources_;
   RecoveryOptions options_;
+  Status options_status_;  // validate_recovery_options(options_)
 };
 
 }  // namespace xatm

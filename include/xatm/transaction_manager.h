@@ -34,6 +34,12 @@ struct Options {
   std::string node_name;
   // The decision log directory (FileLogOptions::dir). Ignored when a log is passed explicitly.
   std::string log_dir;
+  // When log_dir holds no log, start() creates one only if this is set, or if no data source
+  // holds a prepared branch of this node (a branch whose decision would then be missing: a
+  // wrong or unmounted log_dir must not turn committed work into rollbacks).
+  bool create_log_if_missing = false;
+  // The size of each decision log segment file (FileLogOptions::max_segment_bytes), 64 KiB..1 GiB.
+  std::uint64_t log_segment_bytes = 16 << 20;
   // A transaction's timeout unless begin() is given one. Past it the transaction can only roll
   // back: nothing more is enlisted and no COMMIT decision is logged.
   std::chrono::milliseconds default_timeout{60'000};
@@ -43,6 +49,9 @@ struct Options {
   std::size_t phase_threads = 4;
   // Idle sessions kept per data source for reuse.
   std::size_t max_idle_connections = 16;
+  // Every duration below must be 0 or more and at most a day (recovery_grace: 1 s .. 30 days);
+  // start() refuses others with kInvalidArgument naming the field.
+  //
   // How long commit()/rollback() retry a branch that answered XAER_RMFAIL or XA_RETRY in phase 2
   // before leaving it to recovery (the decision is final either way).
   std::chrono::milliseconds phase2_retry_window{2'000};
@@ -77,6 +86,7 @@ struct Outcome {
     kHeuristicMixed,      // some branches committed, some rolled back, against the decision
     kHeuristicHazard,     // a branch may have been completed against the decision
     kUnknown,             // the outcome is not known (in doubt): recovery will decide it
+    kUsageError,          // the call was invalid (a moved-from Transaction): nothing was done
   };
 
   Kind kind = Kind::kRolledBack;
@@ -104,6 +114,13 @@ struct TransactionState;
 }  // namespace internal
 
 // A global transaction. Move-only; destroying an unfinished one rolls it back.
+//
+// A moved-from Transaction holds no transaction: commit() and rollback() answer kUsageError,
+// enlist() kFailedPrecondition, active() false, and xid() an XID no transaction has (formatID
+// 0, a one-byte zero gtrid). A Transaction may outlive its TransactionManager: the manager's
+// destructor rolls back every transaction still active (waiting for a call in progress on
+// another thread), after which commit() and rollback() answer that rollback and enlist()
+// kAborted.
 class Transaction {
  public:
   Transaction(Transaction&&) noexcept;
@@ -136,8 +153,9 @@ class Transaction {
 
  private:
   friend class TransactionManager;
-  explicit Transaction(std::unique_ptr<internal::TransactionState> state);
-  std::unique_ptr<internal::TransactionState> state_;
+  // Shared with the coordinator's list of live transactions, which its destructor rolls back.
+  explicit Transaction(std::shared_ptr<internal::TransactionState> state);
+  std::shared_ptr<internal::TransactionState> state_;
 };
 
 // Counters since start(); cheap to read.
@@ -163,10 +181,13 @@ class TransactionManager {
   TransactionManager(Options options, std::unique_ptr<DecisionLog> log);
   TransactionManager(const TransactionManager&) = delete;
   TransactionManager& operator=(const TransactionManager&) = delete;
-  // REQUIRES: every Transaction of this manager has ended.
+  // Stops the background recovery, then rolls back every transaction still active (each one's
+  // Outcome says so) and closes the log.
   ~TransactionManager();
 
-  // Declares a data source. Only before start(). kAlreadyExists for a duplicate name.
+  // Declares a data source. Only before start(). kAlreadyExists for a duplicate name;
+  // kInvalidArgument for a name that is not 1..64 bytes of [A-Za-z0-9._-] (it is written into
+  // the decision log and given on xatm-recover's command line).
   Status add(std::unique_ptr<Resource> resource);
 
   // Declares a data source from a driver's typed configuration, e.g. xatm::mysql::DataSource;
@@ -181,8 +202,9 @@ class TransactionManager {
   // earlier incarnations of this node left in doubt (a data source that cannot be reached is
   // logged and retried by the background pass; it does not fail start()), then starts the
   // phase threads and the background recovery. kInvalidArgument for bad options,
-  // kFailedPrecondition when the log directory is locked by another process, kDataLoss for a
-  // damaged log.
+  // kFailedPrecondition when the log directory is locked by another process, or when log_dir
+  // holds no log while a data source holds a prepared branch of this node (or cannot be asked:
+  // kUnavailable) and create_log_if_missing is off; kDataLoss for a damaged log.
   Status start();
 
   // Begins a global transaction. kFailedPrecondition before start() or after the decision log

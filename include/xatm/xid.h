@@ -112,6 +112,13 @@ inline constexpr std::size_t kMaxNodeNameSize = 32;
 // Checks a node name: 1..32 bytes of [A-Za-z0-9._-]. kInvalidArgument names the problem.
 Status validate_node_name(std::string_view node_name);
 
+// The longest data source name: it is written into the decision log with every decision and
+// given on xatm-recover's command line.
+inline constexpr std::size_t kMaxDataSourceNameSize = 64;
+
+// Checks a data source name: 1..64 bytes of [A-Za-z0-9._-]. kInvalidArgument names the problem.
+Status validate_data_source_name(std::string_view name);
+
 // Builds the global XID (formatID kXatmFormatId, empty bqual) of a new transaction. Errors: an
 // invalid node name, a negative timeout or one above 2^32-1 ms.
 Result<Xid> make_global_xid(const GtridInfo& info);

@@ -65,6 +65,9 @@ class ByteReader {
   bool read_u32(std::uint32_t& value) {
     return read_fixed(4, [&](const char* p) { value = get_u32(p); });
   }
+  bool read_u64(std::uint64_t& value) {
+    return read_fixed(8, [&](const char* p) { value = get_u64(p); });
+  }
   bool read_bytes(std::size_t size, std::string_view& bytes) {
     if (data_.size() < size) return false;
     bytes = data_.substr(0, size);

@@ -1,6 +1,6 @@
 // The file layer under the decision log (STYLE 13).
 //
-// Every file, directory, sync and lock call of src/log goes through an Env, so that tests can
+// Every file, directory, sync, lock and clock call of src/log goes through an Env, so that tests can
 // fail a chosen call (FaultInjectionEnv) and drop unsynced data to simulate a power loss
 // (PowerLossEnv, an in-memory file system). posix_env() is the real one.
 //
@@ -11,6 +11,7 @@
 #ifndef XATM_SRC_LOG_ENV_H_
 #define XATM_SRC_LOG_ENV_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -79,10 +80,13 @@ class Env {
   // fsync of the directory itself, so that files created or removed in it stay so.
   virtual Status sync_dir(const std::string& dir) = 0;
 
-  // Takes an exclusive, non-blocking flock on the file at `path` (created 0600 if missing)
-  // through a new open file description, so a second lock_file() on the same path fails even
-  // within one process. kFailedPrecondition when anyone else holds it.
-  virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) = 0;
+  // Takes an exclusive, non-blocking flock on the directory `dir` itself (not on a file in it,
+  // which could be deleted) through a new open file description, so a second lock_dir() of the
+  // same directory fails even within one process. kFailedPrecondition when anyone else holds it.
+  virtual Result<std::unique_ptr<FileLock>> lock_dir(const std::string& dir) = 0;
+
+  // The wall clock: a new log's birth time is read here.
+  virtual std::chrono::system_clock::time_point now() = 0;
 };
 
 }  // namespace xatm::internal

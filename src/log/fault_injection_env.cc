@@ -62,7 +62,7 @@ std::string_view env_op_name(EnvOp op) {
     case EnvOp::kTruncate: return "truncate";
     case EnvOp::kRemoveFile: return "remove_file";
     case EnvOp::kSyncDir: return "sync_dir";
-    case EnvOp::kLockFile: return "lock_file";
+    case EnvOp::kLockDir: return "lock_dir";
   }
   return "unknown";
 }
@@ -160,9 +160,13 @@ Status FaultInjectionEnv::sync_dir(const std::string& dir) {
   return base_.sync_dir(dir);
 }
 
-Result<std::unique_ptr<FileLock>> FaultInjectionEnv::lock_file(const std::string& path) {
-  XATM_RETURN_IF_ERROR(on_call({EnvOp::kLockFile, path, {}, 0, false}));
-  return base_.lock_file(path);
+Result<std::unique_ptr<FileLock>> FaultInjectionEnv::lock_dir(const std::string& dir) {
+  XATM_RETURN_IF_ERROR(on_call({EnvOp::kLockDir, dir, {}, 0, false}));
+  return base_.lock_dir(dir);
+}
+
+std::chrono::system_clock::time_point FaultInjectionEnv::now() {
+  return base_.now();
 }
 
 }  // namespace xatm::internal

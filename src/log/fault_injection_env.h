@@ -38,7 +38,7 @@ enum class EnvOp {
   kTruncate,
   kRemoveFile,
   kSyncDir,
-  kLockFile,
+  kLockDir,
 };
 
 std::string_view env_op_name(EnvOp op);
@@ -79,7 +79,8 @@ class FaultInjectionEnv final : public Env {
   Result<std::unique_ptr<WritableFile>> reopen_writable_file(const std::string& path) override;
   Status remove_file(const std::string& path) override;
   Status sync_dir(const std::string& dir) override;
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> lock_dir(const std::string& dir) override;
+  std::chrono::system_clock::time_point now() override;  // the base Env's, never failed
 
  private:
   struct ArmedFailure {

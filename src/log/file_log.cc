@@ -1,11 +1,13 @@
 #include "log/file_log.h"
 
 #include <cassert>
+#include <chrono>
 #include <filesystem>
 #include <utility>
 #include <variant>
 
 #include "log/log_format.h"
+#include "log/segment_writer.h"
 #include "log/posix_env.h"
 #include "crash_points.h"
 #include "logging.h"
@@ -14,6 +16,17 @@ namespace xatm {
 
 Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options) {
   return internal::open_file_log(options, internal::posix_env());
+}
+
+Result<bool> file_log_exists(const std::string& dir) {
+  std::error_code error;
+  if (!std::filesystem::exists(dir, error)) {
+    if (error) return io_error("decision log: " + dir + ": " + error.message());
+    return false;
+  }
+  Result<std::vector<std::uint64_t>> segments = internal::list_segments(internal::posix_env(), dir);
+  if (!segments.ok()) return segments.status();
+  return !segments->empty();
 }
 
 namespace internal {
@@ -32,12 +45,15 @@ Status create_log_dir(Env& env, const std::string& dir) {
 }
 
 Result<std::unique_ptr<FileLock>> lock_log_dir(Env& env, const std::string& dir) {
-  Result<std::unique_ptr<FileLock>> lock = env.lock_file(dir + "/" + std::string(kLockFileName));
+  Result<std::unique_ptr<FileLock>> lock = env.lock_dir(dir);
   if (lock.ok() || lock.status().code() != StatusCode::kFailedPrecondition) return lock;
   return failed_precondition_error("decision log directory " + dir +
                                    " is in use: another process, or another open log in this "
-                                   "process, holds the lock on " +
-                                   dir + "/" + std::string(kLockFileName));
+                                   "process, holds its lock");
+}
+
+std::int64_t micros_since_epoch(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -45,14 +61,25 @@ Result<std::unique_ptr<FileLock>> lock_log_dir(Env& env, const std::string& dir)
 Result<std::unique_ptr<DecisionLog>> open_file_log(const FileLogOptions& options, Env& env) {
   XATM_RETURN_IF_ERROR(validate_node_name(options.node_name));
   if (options.dir.empty()) return invalid_argument_error("decision log: no directory given");
-  XATM_RETURN_IF_ERROR(create_log_dir(env, options.dir));
+  if (options.create_if_missing) {
+    XATM_RETURN_IF_ERROR(create_log_dir(env, options.dir));
+  }
   Result<std::unique_ptr<FileLock>> lock = lock_log_dir(env, options.dir);
-  if (!lock.ok()) return lock.status();
-  Result<RecoveredLog> recovered =
-      recover_log(env, options.dir, options.node_name, options.max_segment_bytes);
+  if (!lock.ok()) {
+    if (lock.status().code() == StatusCode::kIOError && !options.create_if_missing) {
+      return not_found_error("decision log: " + options.dir + " holds no decision log (" +
+                             lock.status().message() + ")");
+    }
+    return lock.status();
+  }
+  Result<RecoveredLog> recovered = recover_log(env, options.dir, options.node_name,
+                                               options.max_segment_bytes, options.create_if_missing);
   if (!recovered.ok()) return recovered.status();
-  return std::unique_ptr<DecisionLog>(std::make_unique<FileLog>(
-      env, options, std::move(lock).value(), std::move(recovered).value()));
+  const bool older_format = recovered->older_format;
+  auto log = std::make_unique<FileLog>(env, options, std::move(lock).value(),
+                                       std::move(recovered).value());
+  XATM_RETURN_IF_ERROR(log->complete_open(env.now(), older_format));
+  return std::unique_ptr<DecisionLog>(std::move(log));
 }
 
 FileLog::FileLog(Env& env, FileLogOptions options, std::unique_ptr<FileLock> lock, RecoveredLog log)
@@ -70,6 +97,66 @@ FileLog::~FileLog() {
   if (queue_.empty() || !failure_.ok()) return;
   leading_ = true;
   lead_locked(lock).ignore_error();  // logged; a lost DONE is harmless
+}
+
+// Runs before the log is shared, so the leader's state is this thread's.
+Status FileLog::complete_open(std::chrono::system_clock::time_point now, bool older_format) {
+  const bool info_missing = !state_.info();
+  if (info_missing) {
+    // A new log, one whose creation was cut short before anything was written (born now), or
+    // one written before births were recorded (born before anything: its XIDs are its own).
+    // The first sequence numbers follow the clock, as they did before the limit was recorded,
+    // so that a log created anew does not reuse the numbers of the one it replaces.
+    const std::int64_t now_micros = micros_since_epoch(now);
+    state_.set_info({older_format ? 0 : now_micros, static_cast<std::uint64_t>(now_micros)});
+  }
+  if (segments_.version() < kFormatVersion) {
+    // No record of a newer format goes into an old segment: a new one starts with the live
+    // records, the LOG-INFO first.
+    std::vector<SegmentFiles::LiveRecord> live;
+    XATM_RETURN_IF_ERROR(encode_live(state_.live_records(), live));
+    return segments_.rotate(live);
+  }
+  if (!info_missing) return Status();
+  Result<std::string> payload = encode_payload(*state_.info());
+  if (!payload.ok()) return payload.status();
+  std::string record;
+  append_record(record, RecordType::kLogInfo, segments_.number(), *payload);
+  XATM_RETURN_IF_ERROR(segments_.append_records(record));
+  return segments_.sync_data();
+}
+
+std::chrono::system_clock::time_point FileLog::birth() const {
+  std::lock_guard lock(mu_);
+  return std::chrono::system_clock::time_point(std::chrono::microseconds(state_.info()->birth_micros));
+}
+
+std::uint64_t FileLog::sequence_limit() const {
+  std::lock_guard lock(mu_);
+  return state_.info()->sequence_limit;
+}
+
+Status FileLog::reserve_sequences(std::uint64_t limit) {
+  std::unique_lock lock(mu_);
+  if (!failure_.ok()) return failure_;
+  LogInfoRecord info = *state_.info();
+  if (limit <= info.sequence_limit) return Status();  // reserved already
+  info.sequence_limit = limit;
+  Result<std::string> payload = encode_payload(info);
+  if (!payload.ok()) return payload.status();
+  return append_locked(lock, {RecordType::kLogInfo, std::move(payload).value(), info, true, nullptr},
+                       /*wait=*/true);
+}
+
+Status FileLog::log_forget(const DecisionBranch& branch) {
+  ForgetRecord record{branch};
+  Result<std::string> payload = encode_payload(record);
+  if (!payload.ok()) return payload.status();
+  std::unique_lock lock(mu_);
+  if (!failure_.ok()) return failure_;
+  return append_locked(
+      lock, {RecordType::kForget, std::move(payload).value(), std::move(record), true, nullptr},
+      /*wait=*/true);
 }
 
 Status FileLog::log_commit(const CommitRecord& record) {
@@ -213,14 +300,10 @@ Status FileLog::write_batch_locked(std::unique_lock<std::mutex>& lock) {
     const bool sync = take_batch_locked();
     // A new segment starts with the live records: the state now, before this batch.
     const bool rotate = segments_.should_rotate(batch_bytes_);
-    std::vector<CommitRecord> live_commits;
-    std::vector<HeuristicRecord> live_heuristics;
-    if (rotate) {
-      live_commits = state_.open_decisions();
-      live_heuristics = state_.open_heuristics();
-    }
+    std::vector<LogRecord> live;
+    if (rotate) live = state_.live_records();
     lock.unlock();
-    status = write_batch(rotate, live_commits, live_heuristics, sync);
+    status = write_batch(rotate, live, sync);
     lock.lock();
     complete_batch_locked(status, sync, rotate, wake);
   }
@@ -282,22 +365,11 @@ void FileLog::complete_batch_locked(const Status& status, bool sync, bool rotate
 // have marked the unwritten pages clean, so a second fdatasync could succeed with the records
 // not on disk: retrying and then reporting durability would be a lie. The appenders of the
 // batch treat their records as in doubt; reopening reads back whatever did reach the disk.
-Status FileLog::write_batch(bool rotate, const std::vector<CommitRecord>& live_commits,
-                            const std::vector<HeuristicRecord>& live_heuristics, bool sync) {
+Status FileLog::write_batch(bool rotate, const std::vector<LogRecord>& live, bool sync) {
   if (rotate) {
-    std::vector<SegmentFiles::LiveRecord> live;
-    live.reserve(live_commits.size() + live_heuristics.size());
-    for (const CommitRecord& record : live_commits) {
-      Result<std::string> payload = encode_payload(record);
-      if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
-      live.push_back({RecordType::kCommit, std::move(payload).value()});
-    }
-    for (const HeuristicRecord& record : live_heuristics) {
-      Result<std::string> payload = encode_payload(record);
-      if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
-      live.push_back({RecordType::kHeuristic, std::move(payload).value()});
-    }
-    XATM_RETURN_IF_ERROR(segments_.rotate(live));
+    std::vector<SegmentFiles::LiveRecord> encoded;
+    XATM_RETURN_IF_ERROR(encode_live(live, encoded));
+    XATM_RETURN_IF_ERROR(segments_.rotate(encoded));
   }
   batch_.clear();
   for (const Pending* pending : batch_records_) {
@@ -307,6 +379,18 @@ Status FileLog::write_batch(bool rotate, const std::vector<CommitRecord>& live_c
   // Written, not yet durable: a crash here may leave the batch whole, torn or gone on disk.
   crash_point(kCrashLogBeforeSync);
   if (sync) XATM_RETURN_IF_ERROR(segments_.sync_data());
+  return Status();
+}
+
+// Live records were encoded once already, when they were appended: failing now is a bug.
+Status FileLog::encode_live(const std::vector<LogRecord>& live,
+                            std::vector<SegmentFiles::LiveRecord>& encoded) {
+  encoded.reserve(live.size());
+  for (const LogRecord& record : live) {
+    Result<std::string> payload = encode_payload(record);
+    if (!payload.ok()) return internal_error("decision log: " + payload.status().message());
+    encoded.push_back({record_type(record), std::move(payload).value()});
+  }
   return Status();
 }
 

@@ -33,6 +33,7 @@
 #define XATM_SRC_LOG_FILE_LOG_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -68,6 +69,10 @@ class FileLog final : public DecisionLog {
 
   // Takes over a locked, recovered directory. Use open_file_log().
   FileLog(Env& env, FileLogOptions options, std::unique_ptr<FileLock> lock, RecoveredLog log);
+  // The last step of open_file_log, before the log is shared: gives a log without a LOG-INFO
+  // its own (born at `now`, or before anything for an `older_format` log) and makes sure the
+  // current segment is of the current format version. kIOError when a write fails.
+  Status complete_open(std::chrono::system_clock::time_point now, bool older_format);
   // Writes the DONE records still queued (without a sync), closes the files and releases the
   // directory lock. REQUIRES: no call in progress. DONE records not yet synced may be lost in
   // a crash after that, which recovery tolerates.
@@ -82,6 +87,10 @@ class FileLog final : public DecisionLog {
   Status log_commit(const CommitRecord& record) override;
   Status log_done(const Xid& global) override;
   Status log_heuristic(const HeuristicRecord& record) override;
+  Status log_forget(const DecisionBranch& branch) override;
+  Status reserve_sequences(std::uint64_t limit) override;
+  std::chrono::system_clock::time_point birth() const override;
+  std::uint64_t sequence_limit() const override;
 
   std::vector<CommitRecord> open_decisions() const override;
   std::vector<HeuristicRecord> open_heuristics() const override;
@@ -135,9 +144,10 @@ class FileLog final : public DecisionLog {
   // waiters, with their status, to `wake`.
   void complete_batch_locked(const Status& status, bool sync, bool rotate,
                              std::vector<std::shared_ptr<Waiter>>& wake);
-  // Writes the batch outside the mutex (leader only).
-  Status write_batch(bool rotate, const std::vector<CommitRecord>& live_commits,
-                     const std::vector<HeuristicRecord>& live_heuristics, bool sync);
+  // Writes the batch outside the mutex (leader only); a rotation first carries `live`.
+  Status write_batch(bool rotate, const std::vector<LogRecord>& live, bool sync);
+  static Status encode_live(const std::vector<LogRecord>& live,
+                            std::vector<SegmentFiles::LiveRecord>& encoded);
   // Completes every queued record with `status` (after a failure); adds their waiters to `wake`.
   void fail_queue_locked(const Status& status, std::vector<std::shared_ptr<Waiter>>& wake);
   // Tells each of `wake` that its record is done.

@@ -43,6 +43,11 @@ std::string record_text(const LogRecord& record) {
     text = "DONE " + done->global.to_string();
   } else if (const auto* heuristic = std::get_if<HeuristicRecord>(&record)) {
     text = "HEURISTIC " + branch_text(heuristic->branch) + " " + xa_code_name(heuristic->xa_code);
+  } else if (const auto* info = std::get_if<LogInfoRecord>(&record)) {
+    text = "LOG-INFO birth " + std::to_string(info->birth_micros) + " us, sequence limit " +
+           std::to_string(info->sequence_limit);
+  } else if (const auto* forget = std::get_if<ForgetRecord>(&record)) {
+    text = "FORGET " + branch_text(forget->branch);
   }
   return text;
 }
@@ -56,7 +61,7 @@ class Inspector {
   Status run();
 
  private:
-  void take_lock(const std::vector<std::string>& names);
+  void take_lock();
   Result<std::string> node_name(const std::vector<std::uint64_t>& segments);
   Status inspect_segment(std::uint64_t number, bool last);
   void replay(const std::string& file, const SegmentScan& scan);
@@ -79,22 +84,20 @@ class Inspector {
 };
 
 Status Inspector::run() {
-  Result<std::vector<std::string>> names = env_.list_dir(dir_);
-  if (!names.ok()) return names.status().with_context("decision log: listing " + dir_);
   Result<std::vector<std::uint64_t>> segments = list_segments(env_, dir_);
   if (!segments.ok()) return segments.status();
   if (segments->empty()) {
     return not_found_error("decision log: " + dir_ + " holds no segment file (*" +
                            std::string(kSegmentSuffix) + "): not a log directory");
   }
-  take_lock(*names);
+  take_lock();
   Result<std::string> node = node_name(*segments);
   if (!node.ok()) return node.status();
   node_ = std::move(node).value();
   out_ << "log " << dir_ << ": node " << (node_.empty() ? "(unknown)" : node_) << ", "
        << segments->size() << " segment" << (segments->size() == 1 ? "" : "s") << "\n";
   if (live_) {
-    out_ << "warning: a live transaction manager holds " << dir_ << "/" << kLockFileName
+    out_ << "warning: a live transaction manager holds the lock on " << dir_
          << ": this is a snapshot of a log being written; a torn tail at the end of the last "
             "segment may be an append in progress\n";
   }
@@ -104,13 +107,9 @@ Status Inspector::run() {
   return finish(segments->size());
 }
 
-// Only with a LOCK file: one is created by every log that was ever opened, and a tool that
-// only reads must not create one.
-void Inspector::take_lock(const std::vector<std::string>& names) {
-  bool has_lock_file = false;
-  for (const std::string& name : names) has_lock_file = has_lock_file || name == kLockFileName;
-  if (!has_lock_file) return;
-  Result<std::unique_ptr<FileLock>> lock = env_.lock_file(dir_ + "/" + std::string(kLockFileName));
+// The lock is on the directory itself: taking it creates nothing.
+void Inspector::take_lock() {
+  Result<std::unique_ptr<FileLock>> lock = env_.lock_dir(dir_);
   if (lock.ok()) {
     lock_ = std::move(lock).value();
   } else if (lock.status().code() == StatusCode::kFailedPrecondition) {
@@ -211,6 +210,7 @@ void Inspector::damage(const std::string& file, std::uint64_t offset, const std:
 
 Status Inspector::finish(std::size_t segments) {
   if (mode_ == LogDumpMode::kDump) {
+    if (state_.info()) out_ << "live " << record_text(*state_.info()) << "\n";
     for (const CommitRecord& record : state_.open_decisions()) {
       out_ << "live " << record_text(record) << "\n";
     }

@@ -14,9 +14,8 @@ using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, 
 }  // namespace
 
 bool is_known_record_type(std::uint8_t type) {
-  return type == static_cast<std::uint8_t>(RecordType::kCommit) ||
-         type == static_cast<std::uint8_t>(RecordType::kDone) ||
-         type == static_cast<std::uint8_t>(RecordType::kHeuristic);
+  return type >= static_cast<std::uint8_t>(RecordType::kCommit) &&
+         type <= static_cast<std::uint8_t>(RecordType::kForget);
 }
 
 std::string_view record_type_name(RecordType type) {
@@ -24,6 +23,8 @@ std::string_view record_type_name(RecordType type) {
     case RecordType::kCommit: return "COMMIT";
     case RecordType::kDone: return "DONE";
     case RecordType::kHeuristic: return "HEURISTIC";
+    case RecordType::kLogInfo: return "LOG-INFO";
+    case RecordType::kForget: return "FORGET";
   }
   return "UNKNOWN";
 }

@@ -25,12 +25,13 @@
 
 namespace xatm::internal {
 
-// --- Segment header (format version 1) ---------------------------------------------------
+// --- Segment header (format versions 1 and 2: the same layout) ---------------------------
 
 // "xatm-log": the first 8 bytes of every segment.
 inline constexpr std::string_view kSegmentMagic = "xatm-log";
-// The version this code writes, and the newest it reads.
-inline constexpr std::uint32_t kFormatVersion = 1;
+// The version this code writes, and the newest it reads. Version 2 added the LOG-INFO and
+// FORGET records; a version-1 segment holds neither, and nothing is ever appended to one.
+inline constexpr std::uint32_t kFormatVersion = 2;
 
 inline constexpr std::size_t kHeaderMagicOffset = 0;            // 8 bytes
 inline constexpr std::size_t kHeaderVersionOffset = 8;          // u32
@@ -57,6 +58,8 @@ enum class RecordType : std::uint8_t {
   kCommit = 1,     // payload: global xid, u32 branch count, branches (string data source, xid)
   kDone = 2,       // payload: global xid
   kHeuristic = 3,  // payload: string data source, branch xid, i32 XA code
+  kLogInfo = 4,    // payload: i64 birth (microseconds since the Unix epoch), u64 sequence limit
+  kForget = 5,     // payload: string data source, branch xid
 };
 
 // True for the values of RecordType.
@@ -82,7 +85,6 @@ std::uint32_t record_crc(std::uint8_t type, std::uint32_t length, std::uint64_t 
 
 inline constexpr std::string_view kSegmentSuffix = ".xlog";
 inline constexpr int kSegmentNumberDigits = 12;
-inline constexpr std::string_view kLockFileName = "LOCK";
 
 // "000000000042.xlog" for 42. Names sort by number up to 10^12 - 1.
 std::string segment_file_name(std::uint64_t number);

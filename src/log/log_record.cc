@@ -70,6 +70,18 @@ Status encode_into(std::string& out, const HeuristicRecord& record) {
   return Status();
 }
 
+Status encode_into(std::string& out, const LogInfoRecord& record) {
+  put_u64(out, static_cast<std::uint64_t>(record.birth_micros));
+  put_u64(out, record.sequence_limit);
+  return Status();
+}
+
+Status encode_into(std::string& out, const ForgetRecord& record) {
+  XATM_RETURN_IF_ERROR(put_string(out, record.branch.data_source));
+  put_xid(out, record.branch.xid);
+  return Status();
+}
+
 // The decoders return a reason without file and offset; decode_payload's caller adds those.
 Status truncated(std::string_view field) {
   return data_loss_error("payload ends inside " + std::string(field));
@@ -144,6 +156,21 @@ Result<LogRecord> read_heuristic(ByteReader& in) {
                                    static_cast<std::int32_t>(code)});
 }
 
+Result<LogRecord> read_log_info(ByteReader& in) {
+  std::uint64_t birth = 0;
+  std::uint64_t limit = 0;
+  if (!in.read_u64(birth) || !in.read_u64(limit)) return truncated("the log info");
+  return LogRecord(LogInfoRecord{static_cast<std::int64_t>(birth), limit});
+}
+
+Result<LogRecord> read_forget(ByteReader& in) {
+  Result<std::string> data_source = read_string(in);
+  if (!data_source.ok()) return data_source.status();
+  Result<Xid> xid = read_xid(in);
+  if (!xid.ok()) return xid.status();
+  return LogRecord(ForgetRecord{{std::move(data_source).value(), std::move(xid).value()}});
+}
+
 template <typename Record>
 Result<std::string> encode_checked(const Record& record, RecordType type) {
   std::string out;
@@ -163,7 +190,9 @@ RecordType record_type(const LogRecord& record) {
   switch (record.index()) {
     case 0: return RecordType::kCommit;
     case 1: return RecordType::kDone;
-    default: return RecordType::kHeuristic;
+    case 2: return RecordType::kHeuristic;
+    case 3: return RecordType::kLogInfo;
+    default: return RecordType::kForget;
   }
 }
 
@@ -179,6 +208,14 @@ Result<std::string> encode_payload(const HeuristicRecord& record) {
   return encode_checked(record, RecordType::kHeuristic);
 }
 
+Result<std::string> encode_payload(const LogInfoRecord& record) {
+  return encode_checked(record, RecordType::kLogInfo);
+}
+
+Result<std::string> encode_payload(const ForgetRecord& record) {
+  return encode_checked(record, RecordType::kForget);
+}
+
 Result<std::string> encode_payload(const LogRecord& record) {
   return std::visit([](const auto& r) { return encode_payload(r); }, record);
 }
@@ -190,6 +227,8 @@ Result<LogRecord> decode_payload(std::uint8_t type, std::string_view payload) {
     case RecordType::kCommit: record = read_commit(in); break;
     case RecordType::kDone: record = read_done(in); break;
     case RecordType::kHeuristic: record = read_heuristic(in); break;
+    case RecordType::kLogInfo: record = read_log_info(in); break;
+    case RecordType::kForget: record = read_forget(in); break;
   }
   if (record.ok() && !in.empty()) {
     return data_loss_error(std::to_string(in.remaining()) + " unexpected bytes after the " +

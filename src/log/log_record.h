@@ -4,6 +4,7 @@
 #ifndef XATM_SRC_LOG_LOG_RECORD_H_
 #define XATM_SRC_LOG_LOG_RECORD_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -22,8 +23,32 @@ struct DoneRecord {
   friend bool operator==(const DoneRecord&, const DoneRecord&) = default;
 };
 
-// One decoded record.
-using LogRecord = std::variant<CommitRecord, DoneRecord, HeuristicRecord>;
+// A LOG-INFO record: what the log knows of its own history (docs/log-format.md). Written when
+// the log is created, first in every new segment, and whenever more XID sequence numbers are
+// reserved; the last one read is in force.
+struct LogInfoRecord {
+  // When the log was created, in microseconds since the Unix epoch. Recovery never presumes
+  // abort for an XID created before: its decision may be in another log. 0 for a log created
+  // by format version 1, which did not record it (such a log is older than anything).
+  std::int64_t birth_micros = 0;
+  // Every XID sequence number issued under this log is below this (a durable high-water mark,
+  // so that XIDs stay unique whatever the wall clock does).
+  std::uint64_t sequence_limit = 0;
+
+  friend bool operator==(const LogInfoRecord&, const LogInfoRecord&) = default;
+};
+
+// A FORGET record: the operator forgot the heuristic outcome of `branch`; its HEURISTIC record
+// is no longer live.
+struct ForgetRecord {
+  DecisionBranch branch;
+
+  friend bool operator==(const ForgetRecord&, const ForgetRecord&) = default;
+};
+
+// One decoded record. FROZEN order: record_type() maps the index to the type.
+using LogRecord =
+    std::variant<CommitRecord, DoneRecord, HeuristicRecord, LogInfoRecord, ForgetRecord>;
 
 RecordType record_type(const LogRecord& record);
 
@@ -34,6 +59,8 @@ RecordType record_type(const LogRecord& record);
 Result<std::string> encode_payload(const CommitRecord& record);
 Result<std::string> encode_payload(const DoneRecord& record);
 Result<std::string> encode_payload(const HeuristicRecord& record);
+Result<std::string> encode_payload(const LogInfoRecord& record);
+Result<std::string> encode_payload(const ForgetRecord& record);
 Result<std::string> encode_payload(const LogRecord& record);
 
 // Decodes a payload of `type`. kDataLoss with the reason (the caller adds file and offset) for

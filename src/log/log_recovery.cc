@@ -64,7 +64,7 @@ Result<std::unique_ptr<SegmentWriter>> resume_last_segment(
   if (scan.end == End::kTornTail || scan.end == End::kTornHeader) {
     XATM_RETURN_IF_ERROR(truncate_torn_tail(**file, scan, file_size));
   }
-  auto writer = std::make_unique<SegmentWriter>(std::move(file).value(), number, size);
+  auto writer = std::make_unique<SegmentWriter>(std::move(file).value(), number, size, scan.version);
   // A segment whose creation was cut short held no record yet: give it its header again.
   if (scan.end == End::kTornHeader) XATM_RETURN_IF_ERROR(writer->write_header(node_name));
   // Preallocate again what a truncation gave back (or what a log written without
@@ -91,11 +91,15 @@ Result<std::vector<std::uint64_t>> list_segments(Env& env, const std::string& di
 }
 
 Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name,
-                                 std::uint64_t segment_bytes) {
+                                 std::uint64_t segment_bytes, bool create_if_missing) {
   RecoveredLog log;
   Result<std::vector<std::uint64_t>> segments = list_segments(env, dir);
   if (!segments.ok()) return segments.status();
   log.segments = std::move(segments).value();
+  if (log.segments.empty() && !create_if_missing) {
+    return not_found_error("decision log: " + dir + " holds no decision log (no *" +
+                           std::string(kSegmentSuffix) + " segment)");
+  }
   if (log.segments.empty()) {
     Result<std::unique_ptr<SegmentWriter>> writer =
         SegmentWriter::create(env, dir, 1, node_name, segment_bytes);
@@ -117,6 +121,7 @@ Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_v
       return damage(path, scan.problem_offset, scan.problem);
     }
     XATM_RETURN_IF_ERROR(replay_segment(scan, path, log.state));
+    log.older_format = log.older_format || scan.version == 1;
     if (!last) continue;
     Result<std::unique_ptr<SegmentWriter>> writer =
         resume_last_segment(env, path, number, node_name, scan, data->size(), segment_bytes);

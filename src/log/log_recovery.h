@@ -23,13 +23,17 @@ struct RecoveredLog {
   std::unique_ptr<SegmentWriter> writer;
   // Every segment in the directory, ascending; the last one is writer's.
   std::vector<std::uint64_t> segments;
+  // Some segment was written by format version 1, which recorded no birth: the log is older
+  // than anything (LogInfoRecord::birth_micros 0).
+  bool older_format = false;
 };
 
 // The numbers of the segment files in `dir`, ascending.
 Result<std::vector<std::uint64_t>> list_segments(Env& env, const std::string& dir);
 
 // Reads the segments of `dir` in number order and replays them into a LogState.
-//  - No segment: creates segment 1, preallocated to `segment_bytes`.
+//  - No segment: kNotFound naming the directory, unless `create_if_missing`; then creates
+//    segment 1, preallocated to `segment_bytes` (its LOG-INFO is the caller's to write).
 //  - A zero-filled tail after the last record is the clean end (segment_reader.h).
 //  - A torn tail at the end of the last segment (an incomplete record, or a checksum mismatch
 //    with no valid record after it; or a header cut short) is logged as a warning, truncated
@@ -40,7 +44,7 @@ Result<std::vector<std::uint64_t>> list_segments(Env& env, const std::string& di
 //    process wrote but never synced are durable before anything is decided from them.
 // kIOError when a file call fails.
 Result<RecoveredLog> recover_log(Env& env, const std::string& dir, std::string_view node_name,
-                                 std::uint64_t segment_bytes);
+                                 std::uint64_t segment_bytes, bool create_if_missing);
 
 }  // namespace xatm::internal
 

@@ -38,6 +38,10 @@ void LogState::mark_done(const Xid& global) {
   });
 }
 
+void LogState::forget(const DecisionBranch& branch) {
+  std::erase_if(heuristics_, [&branch](const auto& entry) { return entry.second.branch == branch; });
+}
+
 Status LogState::replay(LogRecord record) {
   if (auto* commit = std::get_if<CommitRecord>(&record)) {
     switch (match(*commit)) {
@@ -51,6 +55,15 @@ Status LogState::replay(LogRecord record) {
     mark_done(done->global);
   } else if (auto* heuristic = std::get_if<HeuristicRecord>(&record)) {
     if (!contains(*heuristic)) add_heuristic(std::move(*heuristic));
+  } else if (const auto* info = std::get_if<LogInfoRecord>(&record)) {
+    if (info_ && info_->birth_micros != info->birth_micros) {
+      return data_loss_error("LOG-INFO with birth " + std::to_string(info->birth_micros) +
+                             " after one with birth " + std::to_string(info_->birth_micros) +
+                             ": segments of two different logs are mixed in one directory");
+    }
+    if (!info_ || info->sequence_limit > info_->sequence_limit) info_ = *info;
+  } else if (const auto* forgotten = std::get_if<ForgetRecord>(&record)) {
+    forget(forgotten->branch);
   }
   return Status();
 }
@@ -59,6 +72,15 @@ std::vector<CommitRecord> LogState::open_decisions() const {
   std::vector<CommitRecord> records;
   records.reserve(commits_.size());
   for (const auto& [sequence, record] : commits_) records.push_back(record);
+  return records;
+}
+
+std::vector<LogRecord> LogState::live_records() const {
+  std::vector<LogRecord> records;
+  records.reserve(1 + commits_.size() + heuristics_.size());
+  if (info_) records.emplace_back(*info_);
+  for (const auto& [sequence, record] : commits_) records.emplace_back(record);
+  for (const auto& [sequence, record] : heuristics_) records.emplace_back(record);
   return records;
 }
 

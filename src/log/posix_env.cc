@@ -187,19 +187,24 @@ Status PosixEnv::sync_dir(const std::string& dir) {
   return sync_fd(fd.get(), dir, /*data_only=*/false);
 }
 
-Result<std::unique_ptr<FileLock>> PosixEnv::lock_file(const std::string& path) {
-  Result<int> opened = open_fd(path, O_RDWR | O_CREAT, 0600);
+// The lock is on the directory's own inode, through a descriptor of the directory: no file in
+// it can be deleted or replaced to break the exclusion (a LOCK file could be, and two writers
+// would then share one log).
+Result<std::unique_ptr<FileLock>> PosixEnv::lock_dir(const std::string& dir) {
+  Result<int> opened = open_fd(dir, O_RDONLY | O_DIRECTORY);
   if (!opened.ok()) return opened.status();
   Fd fd(*opened);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     int error = errno;
     if (error == EWOULDBLOCK) {
-      return failed_precondition_error(path + " is locked");
+      return failed_precondition_error(dir + " is locked");
     }
-    return posix_error("flock", path, error);
+    return posix_error("flock", dir, error);
   }
   return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd.release()));
 }
+
+std::chrono::system_clock::time_point PosixEnv::now() { return std::chrono::system_clock::now(); }
 
 Env& posix_env() {
   static PosixEnv env;  // stateless, so it is safe to use until the program exits

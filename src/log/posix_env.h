@@ -17,7 +17,8 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<WritableFile>> reopen_writable_file(const std::string& path) override;
   Status remove_file(const std::string& path) override;
   Status sync_dir(const std::string& dir) override;
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> lock_dir(const std::string& dir) override;
+  std::chrono::system_clock::time_point now() override;
 };
 
 // The process-wide PosixEnv; lives until the program exits.

@@ -369,24 +369,26 @@ Status PowerLossEnv::sync_dir(const std::string& dir) {
   return Status();
 }
 
-Result<std::unique_ptr<FileLock>> PowerLossEnv::lock_file(const std::string& path) {
+Result<std::unique_ptr<FileLock>> PowerLossEnv::lock_dir(const std::string& dir) {
   std::lock_guard lock(mu_);
-  XATM_RETURN_IF_ERROR(begin_call("flock", path));
-  std::shared_ptr<Node> node = find(path);
-  if (!node) {
-    auto [parent_path, name] = parent_and_name(path);
-    std::shared_ptr<Node> parent = find(parent_path);
-    if (!parent || !parent->is_dir || name.empty()) return no_such("open", path);
-    node = std::make_shared<Node>(/*directory=*/false);
-    parent->entries[name] = node;
-    parent->entry_changes.emplace_back(name, node);
-  } else if (node->is_dir) {
-    return io_error("open " + path + ": Is a directory");
-  }
-  if (locks_.count(path) != 0) return failed_precondition_error(path + " is locked");
+  XATM_RETURN_IF_ERROR(begin_call("flock", dir));
+  std::shared_ptr<Node> node = find(dir);
+  if (!node) return no_such("open", dir);
+  if (!node->is_dir) return io_error("open " + dir + ": Not a directory");
+  if (locks_.count(dir) != 0) return failed_precondition_error(dir + " is locked");
   std::uint64_t id = next_lock_id_++;
-  locks_[path] = id;
-  return std::unique_ptr<FileLock>(std::make_unique<Lock>(*this, path, id));
+  locks_[dir] = id;
+  return std::unique_ptr<FileLock>(std::make_unique<Lock>(*this, dir, id));
+}
+
+std::chrono::system_clock::time_point PowerLossEnv::now() {
+  std::lock_guard lock(mu_);
+  return now_ ? *now_ : std::chrono::system_clock::now();
+}
+
+void PowerLossEnv::set_now(std::chrono::system_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  now_ = now;
 }
 
 }  // namespace xatm::internal

@@ -29,10 +29,12 @@
 #ifndef XATM_SRC_LOG_POWER_LOSS_ENV_H_
 #define XATM_SRC_LOG_POWER_LOSS_ENV_H_
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,7 +93,10 @@ class PowerLossEnv final : public Env {
   Result<std::unique_ptr<WritableFile>> reopen_writable_file(const std::string& path) override;
   Status remove_file(const std::string& path) override;
   Status sync_dir(const std::string& dir) override;
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> lock_dir(const std::string& dir) override;
+  // The real clock until set_now() fixes it (the clock survives a power loss).
+  std::chrono::system_clock::time_point now() override;
+  void set_now(std::chrono::system_clock::time_point now);
 
   // A file or a directory of the simulated file system (power_loss_env.cc).
   struct Node;
@@ -116,7 +121,8 @@ class PowerLossEnv final : public Env {
   std::uint64_t calls_until_cut_ = UINT64_MAX;  // guarded by mu_
   std::uint64_t epoch_ = 0;                     // guarded by mu_: power losses so far
   std::uint64_t next_lock_id_ = 1;              // guarded by mu_
-  std::map<std::string, std::uint64_t> locks_;  // guarded by mu_: path -> lock id
+  std::map<std::string, std::uint64_t> locks_;  // guarded by mu_: directory -> lock id
+  std::optional<std::chrono::system_clock::time_point> now_;  // guarded by mu_: set_now()
   Counters counters_;                           // guarded by mu_
 };
 

@@ -60,6 +60,8 @@ class SegmentFiles {
 
   // The current segment's number: records framed for it go into append_records().
   [[nodiscard]] std::uint64_t number() const { return current_->number(); }
+  // The current segment's format version (an older one only right after opening an old log).
+  [[nodiscard]] std::uint32_t version() const { return current_->version(); }
   // Where the current segment's records end.
   [[nodiscard]] std::uint64_t size() const { return current_->size(); }
   [[nodiscard]] const std::string& path() const { return current_->path(); }

@@ -129,6 +129,7 @@ SegmentScan scan_segment(std::string_view data, std::uint64_t number, std::strin
     End end = bad->other_node.empty() ? End::kDamaged : End::kOtherNode;
     return stop(std::move(scan), end, bad->offset, std::move(bad->problem));
   }
+  scan.version = get_u32(data.data() + kHeaderVersionOffset);
   // Past this offset every byte is zero: a record boundary there is the clean end.
   const std::uint64_t zeros_from = data.find_last_not_of('\0') + 1;  // npos + 1 == 0
   std::uint64_t offset = kSegmentHeaderSize;

@@ -58,6 +58,8 @@ struct SegmentScan {
   std::string problem;
   // kOtherNode: the node named in the header.
   std::string other_node;
+  // The header's format version when the header is intact (0 otherwise).
+  std::uint32_t version = 0;
 };
 
 // Scans a segment's whole content. `number` is the segment number from the file name and

@@ -55,10 +55,11 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(Env& env, const std
 }
 
 SegmentWriter::SegmentWriter(std::unique_ptr<WritableFile> file, std::uint64_t number,
-                             std::uint64_t size)
-    : file_(std::move(file)), number_(number), size_(size) {}
+                             std::uint64_t size, std::uint32_t version)
+    : file_(std::move(file)), number_(number), size_(size), version_(version) {}
 
 Status SegmentWriter::write_header(std::string_view node_name) {
+  version_ = kFormatVersion;
   return write(encode_segment_header(number_, node_name), "segment header");
 }
 

@@ -38,8 +38,10 @@ class SegmentWriter {
                                                        std::string_view node_name,
                                                        std::uint64_t preallocate);
 
-  // Writes into an existing segment file whose records end at offset `size`.
-  SegmentWriter(std::unique_ptr<WritableFile> file, std::uint64_t number, std::uint64_t size);
+  // Writes into an existing segment file whose records end at offset `size` and whose header
+  // says format `version`.
+  SegmentWriter(std::unique_ptr<WritableFile> file, std::uint64_t number, std::uint64_t size,
+                std::uint32_t version = kFormatVersion);
 
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
@@ -62,6 +64,9 @@ class SegmentWriter {
   Status sync();       // fsync
 
   [[nodiscard]] std::uint64_t number() const { return number_; }
+  // The format version of the segment's header. Records of a newer version are never
+  // appended to an older segment: a new segment is started instead.
+  [[nodiscard]] std::uint32_t version() const { return version_; }
   // Where the records end: the bytes written so far, header included.
   [[nodiscard]] std::uint64_t size() const { return size_; }
   [[nodiscard]] const std::string& path() const { return file_->path(); }
@@ -72,6 +77,7 @@ class SegmentWriter {
   std::unique_ptr<WritableFile> file_;
   std::uint64_t number_;
   std::uint64_t size_;
+  std::uint32_t version_;
 };
 
 }  // namespace xatm::internal

@@ -31,6 +31,7 @@ class LogCorruptionTest : public ::testing::Test {
   FileLogOptions options() const {
     FileLogOptions options;
     options.dir = dir_;
+    options.create_if_missing = true;
     options.node_name = "node-a";
     options.max_segment_bytes = kSegmentBytes;
     return options;
@@ -41,7 +42,7 @@ class LogCorruptionTest : public ::testing::Test {
   static constexpr std::uint64_t kSegmentBytes = 4096;
 
   // Writes COMMIT 1, COMMIT 2, DONE 1, COMMIT 3 and closes the log; returns the offset of each
-  // record.
+  // of these records (after the new log's LOG-INFO).
   std::vector<std::uint64_t> write_three_commits() {
     {
       auto log = std::move(open()).value();
@@ -52,10 +53,10 @@ class LogCorruptionTest : public ::testing::Test {
     }
     std::vector<std::uint64_t> offsets;
     for (const FramedRecord& record : scan_segment(read_bytes(segment_), 1, "node-a").records) {
-      offsets.push_back(record.offset);
+      if (record.type != static_cast<std::uint8_t>(RecordType::kLogInfo)) offsets.push_back(record.offset);
     }
     EXPECT_EQ(offsets.size(), 4u);
-    EXPECT_EQ(offsets.front(), kSegmentHeaderSize);
+    EXPECT_EQ(offsets.front(), kSegmentHeaderSize + testing::kLogInfoRecordSize);
     return offsets;
   }
 

@@ -47,6 +47,7 @@ class LogDumpTest : public ::testing::Test {
   FileLogOptions options() const {
     FileLogOptions options;
     options.dir = dir_;
+    options.create_if_missing = true;
     options.node_name = "node-a";
     options.max_segment_bytes = 4096;
     return options;
@@ -90,10 +91,12 @@ TEST_F(LogDumpTest, DumpPrintsEveryRecordWithFileAndOffsetThenTheLiveOnes) {
   write_log();
   std::string output;
   ASSERT_TRUE(dump(output).ok()) << output;
-  std::string commit_1 = "000000000001.xlog@64 COMMIT " + test_global(1).to_string() +
+  std::string commit_1 = "000000000001.xlog@" + std::to_string(kSegmentHeaderSize + testing::kLogInfoRecordSize) +
+                         " COMMIT " + test_global(1).to_string() +
                          " ds-0=" + test_global(1).branch(0).to_string() +
                          " ds-1=" + test_global(1).branch(1).to_string() + "\n";
   EXPECT_TRUE(contains(output, "log " + dir_ + ": node node-a, 1 segment\n")) << output;
+  EXPECT_TRUE(contains(output, "000000000001.xlog@64 LOG-INFO birth ")) << output;
   EXPECT_TRUE(contains(output, commit_1)) << output;
   EXPECT_TRUE(
       contains(output, " HEURISTIC ds-1=" + test_global(2).branch(1).to_string() + " XA_HEURRB\n"))
@@ -102,7 +105,7 @@ TEST_F(LogDumpTest, DumpPrintsEveryRecordWithFileAndOffsetThenTheLiveOnes) {
   EXPECT_TRUE(contains(output, "\nlive COMMIT " + test_global(2).to_string())) << output;
   EXPECT_FALSE(contains(output, "live COMMIT " + test_global(1).to_string())) << output;
   EXPECT_EQ(last_line(output),
-            "dump: OK: 1 segment, 4 records, 1 live decisions, 1 live heuristics");
+            "dump: OK: 1 segment, 5 records, 1 live decisions, 1 live heuristics");
 }
 
 TEST_F(LogDumpTest, VerifyOfACleanLogSaysOkAndNamesThePreallocatedTail) {
@@ -110,12 +113,12 @@ TEST_F(LogDumpTest, VerifyOfACleanLogSaysOkAndNamesThePreallocatedTail) {
   std::uint64_t end = records_end(segment_);
   std::string output;
   ASSERT_TRUE(verify(output).ok()) << output;
-  EXPECT_TRUE(contains(output, "000000000001.xlog: 4 records, clean end at offset " +
+  EXPECT_TRUE(contains(output, "000000000001.xlog: 5 records, clean end at offset " +
                                    std::to_string(end) + " (" + std::to_string(4096 - end) +
                                    " zero bytes preallocated after it)\n"))
       << output;
   EXPECT_EQ(last_line(output),
-            "verify: OK: 1 segment, 4 records, 1 live decisions, 1 live heuristics");
+            "verify: OK: 1 segment, 5 records, 1 live decisions, 1 live heuristics");
 }
 
 TEST_F(LogDumpTest, VerifyNamesFileAndOffsetOfDamageAndFails) {
@@ -144,7 +147,7 @@ TEST_F(LogDumpTest, TornTailIsReportedAsCrashLeftoverNotDamageAndLeftAlone) {
   write_bytes(segment_, torn);
   std::string output;
   ASSERT_TRUE(verify(output).ok()) << output;
-  EXPECT_TRUE(contains(output, ": 3 records, torn tail at offset ")) << output;
+  EXPECT_TRUE(contains(output, ": 4 records, torn tail at offset ")) << output;
   EXPECT_TRUE(contains(output, "; left by a crash, opening the log truncates it\n")) << output;
   EXPECT_EQ(read_bytes(segment_), torn);  // nothing repaired, nothing preallocated
 }
@@ -181,7 +184,7 @@ TEST_F(LogDumpTest, LiveTransactionManagerIsReportedAndKeepsWorking) {
   auto log = open_ok();
   std::string output;
   ASSERT_TRUE(verify(output).ok()) << output;
-  EXPECT_TRUE(contains(output, "warning: a live transaction manager holds " + dir_ + "/LOCK"))
+  EXPECT_TRUE(contains(output, "warning: a live transaction manager holds the lock on " + dir_))
       << output;
   EXPECT_TRUE(log->log_commit(test_commit(9)).ok());
 }
@@ -205,16 +208,22 @@ TEST_F(LogDumpTest, ReadingHoldsTheLockSoNoLogOpensMeanwhile) {
 
 TEST_F(LogDumpTest, ReadsWithoutCreatingOrChangingAnything) {
   write_log();
-  std::filesystem::remove(dir_ + "/LOCK");
+  const auto names = [this] {
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) found.push_back(entry.path().filename());
+    return found;
+  };
+  const std::vector<std::string> files_before = names();
   std::string before = read_bytes(segment_);
   FaultInjectionEnv env(posix_env());
   std::ostringstream out;
   ASSERT_TRUE(inspect_log(env, dir_, LogDumpMode::kDump, out).ok()) << out.str();
   for (const EnvCall& call : env.calls()) {
-    EXPECT_TRUE(call.op == EnvOp::kListDir || call.op == EnvOp::kReadFile)
+    // The lock is on the directory itself: taking it creates nothing.
+    EXPECT_TRUE(call.op == EnvOp::kListDir || call.op == EnvOp::kReadFile || call.op == EnvOp::kLockDir)
         << env_op_name(call.op) << " " << call.path;
   }
-  EXPECT_FALSE(std::filesystem::exists(dir_ + "/LOCK"));
+  EXPECT_EQ(names(), files_before);
   EXPECT_EQ(read_bytes(segment_), before);
 }
 

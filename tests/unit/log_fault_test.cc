@@ -27,6 +27,7 @@ class LogFaultTest : public ::testing::Test {
   FileLogOptions options() const {
     FileLogOptions options;
     options.dir = dir_;
+    options.create_if_missing = true;
     options.node_name = "node-a";
     return options;
   }

@@ -22,7 +22,9 @@ using testing::test_heuristic;
 static_assert(static_cast<int>(RecordType::kCommit) == 1);
 static_assert(static_cast<int>(RecordType::kDone) == 2);
 static_assert(static_cast<int>(RecordType::kHeuristic) == 3);
-static_assert(kSegmentHeaderSize == 64 && kRecordHeaderSize == 9 && kFormatVersion == 1);
+static_assert(static_cast<int>(RecordType::kLogInfo) == 4);
+static_assert(static_cast<int>(RecordType::kForget) == 5);
+static_assert(kSegmentHeaderSize == 64 && kRecordHeaderSize == 9 && kFormatVersion == 2);
 
 TEST(LogFormatTest, Crc32cIsCastagnoli) {
   // The standard check value of CRC-32C.
@@ -55,7 +57,7 @@ TEST(LogFormatTest, SegmentHeaderLayout) {
   std::string header = encode_segment_header(7, "node-a");
   ASSERT_EQ(header.size(), kSegmentHeaderSize);
   EXPECT_EQ(header.substr(0, 8), "xatm-log");
-  EXPECT_EQ(get_u32(header.data() + kHeaderVersionOffset), 1u);
+  EXPECT_EQ(get_u32(header.data() + kHeaderVersionOffset), 2u);
   EXPECT_EQ(get_u64(header.data() + kHeaderSegmentOffset), 7u);
   EXPECT_EQ(header[kHeaderNodeNameLengthOffset], 6);
   EXPECT_EQ(header.substr(kHeaderNodeNameOffset, 6), "node-a");

@@ -76,6 +76,8 @@ class LogGroupCommitTest : public ::testing::Test {
   std::unique_ptr<DecisionLog> open() {
     FileLogOptions options;
     options.dir = "/log";
+  options.create_if_missing = true;
+    options.create_if_missing = true;
     options.node_name = "node-a";
     options.max_segment_bytes = 64 << 20;  // no rotation here
     Result<std::unique_ptr<DecisionLog>> log = open_file_log(options, env_);
@@ -319,6 +321,7 @@ TEST_F(LogGroupCommitTest, ManyThreadsWithRotationsLoseNothing) {
   log_.reset();
   FileLogOptions options;
   options.dir = "/log";
+  options.create_if_missing = true;
   options.node_name = "node-a";
   options.max_segment_bytes = 2048;
   env_.set_recording(false);

@@ -146,13 +146,14 @@ TEST(PowerLossEnvTest, CutPowerFailsEveryLaterCallAndChangesNothing) {
 
 TEST(PowerLossEnvTest, LocksAreExclusiveAndReleasedByPowerLoss) {
   PowerLossEnv env;
-  auto lock = std::move(env.lock_file("/LOCK")).value();
-  EXPECT_EQ(env.lock_file("/LOCK").status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(env.create_dir("/log").ok());
+  auto lock = std::move(env.lock_dir("/log")).value();
+  EXPECT_EQ(env.lock_dir("/log").status().code(), StatusCode::kFailedPrecondition);
   env.restore_power(Loss::kProcessCrash);
-  auto second = env.lock_file("/LOCK");
+  auto second = env.lock_dir("/log");
   EXPECT_TRUE(second.ok());
   lock.reset();  // the stale holder's release does not drop the new holder's lock
-  EXPECT_EQ(env.lock_file("/LOCK").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(env.lock_dir("/log").status().code(), StatusCode::kFailedPrecondition);
 }
 
 // --- Random schedules against the file log ------------------------------------------------
@@ -282,6 +283,7 @@ std::string run_schedule(std::uint64_t seed, bool concurrent) {
   PowerLossEnv disk;
   FileLogOptions options;
   options.dir = "/log";
+  options.create_if_missing = true;
   options.node_name = "node-a";
   static constexpr std::uint64_t kSegmentSizes[] = {256, 512, 1024, 4096};
   options.max_segment_bytes = kSegmentSizes[rng() % 4];

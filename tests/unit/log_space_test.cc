@@ -30,6 +30,7 @@ class LogSpaceTest : public ::testing::Test {
   std::unique_ptr<DecisionLog> open() {
     FileLogOptions options;
     options.dir = "/log";
+    options.create_if_missing = true;
     options.node_name = "node-a";
     options.max_segment_bytes = kSegmentBytes;
     Result<std::unique_ptr<DecisionLog>> log = open_file_log(options, disk_);

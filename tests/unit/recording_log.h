@@ -4,6 +4,7 @@
 #define XATM_TESTS_UNIT_RECORDING_LOG_H_
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <utility>
@@ -18,7 +19,7 @@ namespace xatm::testing {
 class RecordingLog : public DecisionLog {
  public:
   struct Event {
-    std::string type;  // "commit", "done", "heuristic"
+    std::string type;  // "commit", "done", "heuristic", "forget"
     std::string xid;
     int code = 0;
     std::uint64_t sequence = 0;
@@ -46,6 +47,31 @@ class RecordingLog : public DecisionLog {
         {"heuristic", record.branch.xid.to_string(), record.xa_code, fake::next_event_sequence()});
     heuristics_.push_back(record);
     return Status();
+  }
+  Status log_forget(const DecisionBranch& branch) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back({"forget", branch.xid.to_string(), 0, fake::next_event_sequence()});
+    std::erase_if(heuristics_, [&](const HeuristicRecord& r) { return r.branch == branch; });
+    return Status();
+  }
+  // Not recorded as events: tests of the protocol look at decisions.
+  Status reserve_sequences(std::uint64_t limit) override {
+    std::lock_guard lock(mutex_);
+    if (!fail_commits_.ok()) return fail_commits_;
+    sequence_limit_ = std::max(sequence_limit_, limit);
+    return Status();
+  }
+  std::chrono::system_clock::time_point birth() const override {
+    std::lock_guard lock(mutex_);
+    return birth_;
+  }
+  std::uint64_t sequence_limit() const override {
+    std::lock_guard lock(mutex_);
+    return sequence_limit_;
+  }
+  void set_birth(std::chrono::system_clock::time_point birth) {
+    std::lock_guard lock(mutex_);
+    birth_ = birth;
   }
   std::vector<CommitRecord> open_decisions() const override {
     std::lock_guard lock(mutex_);
@@ -81,6 +107,10 @@ class RecordingLog : public DecisionLog {
   std::vector<Event> events_;
   std::vector<CommitRecord> open_;
   std::vector<HeuristicRecord> heuristics_;
+  std::chrono::system_clock::time_point birth_{};  // older than anything, as a version-1 log
+  // As if earlier incarnations had issued numbers up to here: hand-made XIDs of tests, with
+  // small sequence numbers, count as issued under this log.
+  std::uint64_t sequence_limit_ = std::uint64_t{1} << 40;
 };
 
 }  // namespace xatm::testing

@@ -17,6 +17,9 @@ using fake::Verb;
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
+// Every sequence number the tests' XIDs carry belongs to a dead incarnation.
+constexpr std::uint64_t kAllDown = std::uint64_t{1} << 40;
+
 class RecoveryTest : public ::testing::Test {
  protected:
   // An XID of `node` created `age` ago with `timeout`, branch `index`.
@@ -69,7 +72,7 @@ TEST_F(RecoveryTest, ClosesADecisionWhoseBranchesAreAllGone) {
 TEST_F(RecoveryTest, RollsBackAnUnloggedBranchOfADeadIncarnation) {
   const Xid x = young();
   a_->prepare_detached(x);
-  RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1)}).run();
+  RecoveryReport report = recoverer({.owner_down_below_sequence = kAllDown}).run();
   ASSERT_EQ(report.branches.size(), 1u);
   EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kRollback);
   EXPECT_EQ(a_->rolled_back().count(x), 1u);
@@ -103,7 +106,7 @@ TEST_F(RecoveryTest, NeverTouchesOtherNodesOrOtherFormats) {
   a_->prepare_detached(other_node);
   a_->prepare_detached(other_format);
   RecoveryReport report =
-      recoverer({.owner_down_before = system_clock::now() + std::chrono::hours(1)}).run();
+      recoverer({.owner_down_below_sequence = kAllDown}).run();
   EXPECT_TRUE(report.branches.empty());
   EXPECT_EQ(a_->prepared().size(), 2u);
 }
@@ -111,7 +114,7 @@ TEST_F(RecoveryTest, NeverTouchesOtherNodesOrOtherFormats) {
 TEST_F(RecoveryTest, LeavesTransactionsThisProcessIsRunning) {
   const Xid x = young();
   a_->prepare_detached(x);
-  RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1),
+  RecoveryReport report = recoverer({.owner_down_below_sequence = kAllDown,
                                      .in_flight = [&](const Xid& g) { return g == x.global(); }})
                               .run();
   EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kLeave);
@@ -123,7 +126,7 @@ TEST_F(RecoveryTest, UnhealthyLogRollsBackNothing) {
   a_->prepare_detached(x);
   log_.fail_commits(io_error("fdatasync: EIO"));
   ASSERT_FALSE(log_.log_commit({x.global(), {{"a", x}}}).ok());  // may or may not be on disk
-  RecoveryReport report = recoverer({.owner_down_before = system_clock::now() + milliseconds(1)}).run();
+  RecoveryReport report = recoverer({.owner_down_below_sequence = kAllDown}).run();
   EXPECT_EQ(report.branches[0].action, InDoubtBranch::Action::kLeave);
   EXPECT_NE(report.branches[0].reason.find("unhealthy"), std::string::npos);
   EXPECT_EQ(a_->prepared().size(), 1u);
@@ -224,13 +227,29 @@ TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
 TEST_F(RecoveryTest, OperatorRollbackOfOneBranch) {
   const Xid x = young();
   a_->prepare_detached(x);
-  Result<RecoveryReport> report = recoverer().rollback(x);
-  ASSERT_TRUE(report.ok());
+  Result<RecoveryReport> report = recoverer({.owner_down_below_sequence = kAllDown}).rollback(x);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
   EXPECT_EQ(a_->rolled_back().count(x), 1u);
   EXPECT_EQ(recoverer().rollback(x).status().code(), StatusCode::kNotFound);
 }
 
-TEST_F(RecoveryTest, ForgetClearsAHeuristicBranchAndItsRecords) {
+// Beside a live TM (its owner not provably down) and before its deadline plus the grace, the
+// transaction may still log its COMMIT: an operator rollback then would split it.
+TEST_F(RecoveryTest, OperatorRollbackOfATransactionThatMayBeInFlightIsRefused) {
+  const Xid x = young();
+  a_->prepare_detached(x);
+  Result<RecoveryReport> refused = recoverer().rollback(x);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("may still be in flight"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(a_->prepared().size(), 1u);
+  const Xid late = xid_of("node-1", std::chrono::minutes(5), std::chrono::seconds(60));
+  a_->prepare_detached(late);
+  EXPECT_TRUE(recoverer().rollback(late).ok()) << "deadline and grace passed";
+  EXPECT_EQ(a_->rolled_back().count(late), 1u);
+}
+
+TEST_F(RecoveryTest, ForgetClearsOnlyTheHeuristicBranchItNames) {
   const Xid x = young();
   a_->prepare_detached(x);
   ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x}}}).ok());
@@ -239,7 +258,25 @@ TEST_F(RecoveryTest, ForgetClearsAHeuristicBranchAndItsRecords) {
   Result<RecoveryReport> report = recoverer().forget(x.global());
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   EXPECT_TRUE(a_->heuristic().empty());
+  EXPECT_TRUE(log_.open_heuristics().empty());
+  EXPECT_EQ(log_.open_decisions().size(), 1u) << "forget closes the heuristic, not the decision";
+  recoverer().run();  // a later pass finds nothing left of it and closes the decision
   EXPECT_TRUE(log_.open_decisions().empty());
+}
+
+// `forget` of an XID that is not heuristic must not touch anything: it once wrote DONE for it
+// and ran a whole recovery pass, which rolled back an unrelated in-doubt transaction.
+TEST_F(RecoveryTest, ForgetOfAnXidWithoutAHeuristicOutcomeIsNotFoundAndTouchesNothing) {
+  const Xid in_doubt = young();
+  const Xid unrelated = xid_of("node-1", std::chrono::minutes(5), std::chrono::seconds(60));
+  a_->prepare_detached(in_doubt);
+  b_->prepare_detached(unrelated);
+  ASSERT_TRUE(log_.log_commit({in_doubt.global(), {{"a", in_doubt}}}).ok());
+  Result<RecoveryReport> report = recoverer().forget(in_doubt.global());
+  EXPECT_EQ(report.status().code(), StatusCode::kNotFound) << report.status().to_string();
+  EXPECT_EQ(a_->prepared().size(), 1u);
+  EXPECT_EQ(b_->prepared().size(), 1u) << "an unrelated transaction was resolved";
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit"})) << "nothing was written";
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ class FileLogManagerTest : public ::testing::Test {
 
   std::vector<CommitRecord> open_decisions_on_disk() const {
     Result<std::unique_ptr<DecisionLog>> log =
-        open_file_log({.dir = dir_ + "/log", .node_name = "node-1"});
+        open_file_log({.dir = dir_ + "/log", .create_if_missing = true, .node_name = "node-1"});
     EXPECT_TRUE(log.ok()) << log.status().to_string();
     return log.ok() ? (*log)->open_decisions() : std::vector<CommitRecord>{};
   }

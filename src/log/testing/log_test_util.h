@@ -42,6 +42,9 @@ inline constexpr bool kSanitized = false;
 // `rounds` in a normal build, fewer (at least 1) in a sanitizer build.
 inline int scaled_rounds(int rounds) { return kSanitized ? std::max(1, rounds / 8) : rounds; }
 
+// The LOG-INFO record every new log starts with: 9 bytes of record header and two u64.
+inline constexpr std::uint64_t kLogInfoRecordSize = kRecordHeaderSize + 16;
+
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class TempDir {
  public:
