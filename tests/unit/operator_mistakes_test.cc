@@ -232,10 +232,10 @@ TEST_F(OperatorMistakesTest, UndecodableXidOfOurFormatNeedsAnOperatorAndKeepsDec
   // version cannot read (e.g. the hex text an adopted switch wrote): it may be that branch.
   const Xid decided = xid_created(std::chrono::seconds(10), 7);
   ASSERT_TRUE(log.log_commit({decided.global(), {{"a", decided}}}).ok());
-  const std::string hex_text = to_hex(decided.gtrid());
-  const Xid unreadable =
-      *Xid::make(kXatmFormatId, std::span(reinterpret_cast<const std::uint8_t*>(hex_text.data()), 64),
-                 std::vector<std::uint8_t>{0, 0});
+  const std::string hex_text = to_hex(decided.gtrid()).substr(0, Xid::kMaxGtridSize);
+  const Xid unreadable = *Xid::make(
+      kXatmFormatId, std::span(reinterpret_cast<const std::uint8_t*>(hex_text.data()), hex_text.size()),
+      std::vector<std::uint8_t>{0, 0});
   a_->prepare_detached(unreadable);
   auto handle = a_->make_handle();
   Recoverer recoverer(log, {handle.get()}, {.node_name = "node-1"});
