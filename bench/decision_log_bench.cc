@@ -37,10 +37,7 @@
 #include <thread>
 #include <vector>
 
-#include "log/file_log.h"
-#include "log/log_record.h"
-#include "log/posix_env.h"
-#include "log/power_loss_env.h"
+#include "testing/log/file_log_testing.h"
 #include "xatm/decision_log.h"
 #include "xatm/xid.h"
 
@@ -192,18 +189,23 @@ double percentile(std::vector<double>& sorted, double fraction) {
 Point run_log(const Options& options, int appenders) {
   std::string dir = options.in_memory ? "/log" : options.dir + "/log";
   if (!options.in_memory) std::filesystem::remove_all(dir);
-  xatm::internal::PowerLossEnv memory;
-  xatm::internal::Env& env =
-      options.in_memory ? static_cast<xatm::internal::Env&>(memory) : xatm::internal::posix_env();
   xatm::FileLogOptions log_options;
   log_options.dir = dir;
   log_options.create_if_missing = true;
   log_options.node_name = "bench-1";
   log_options.max_segment_bytes = options.segment_bytes;
-  auto opened = xatm::internal::open_file_log(log_options, env);
-  if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
-  std::unique_ptr<xatm::DecisionLog> log = std::move(opened).value();
-  auto& file_log = dynamic_cast<xatm::internal::FileLog&>(*log);
+  xatm::testing::InMemoryFileLog memory;
+  std::unique_ptr<xatm::DecisionLog> log;
+  if (options.in_memory) {
+    auto opened = xatm::testing::open_in_memory_file_log(log_options);
+    if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
+    memory = std::move(opened).value();
+    log = std::move(memory.log);
+  } else {
+    auto opened = xatm::open_file_log(log_options);
+    if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
+    log = std::move(opened).value();
+  }
 
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
@@ -237,7 +239,7 @@ Point run_log(const Options& options, int appenders) {
   std::vector<double> all;
   for (const std::vector<double>& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
   std::sort(all.begin(), all.end());
-  xatm::internal::FileLog::Stats stats = file_log.stats();
+  const xatm::testing::FileLogCounters stats = xatm::testing::file_log_counters(*log);
   Point point;
   point.appenders = appenders;
   point.records = all.size();
@@ -258,8 +260,7 @@ Point run_log(const Options& options, int appenders) {
 int main(int argc, char** argv) {
   Options options = parse_options(argc, argv);
   std::filesystem::create_directories(options.dir);
-  std::size_t record_bytes = xatm::internal::kRecordHeaderSize +
-                             xatm::internal::encode_payload(bench_record(0)).value().size();
+  std::size_t record_bytes = xatm::testing::framed_size(bench_record(0));
   std::printf(
       "decision_log_bench: dir %s (%s), %.1f s per point, COMMIT record %zu bytes, "
       "%u cpus, load %s\n",

@@ -14,7 +14,8 @@ iterations="${1:-2000}"
 seed="${2:-}"
 
 "${repo_root}/scripts/setup.sh"
-cmake -S "${repo_root}" -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "${repo_root}" -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DXATM_BUILD_TESTS=ON -DXATM_TESTING_HOOKS=ON >/dev/null
 cmake --build "${build_dir}" --parallel "$(nproc)" --target xatm_crash_tests xatm_crash_worker
 
 "${repo_root}/scripts/test-servers.sh" start

@@ -1,6 +1,6 @@
 #include <string>
 
-#include "xatm/transaction_manager.h"
+#include "xatm/outcome.h"
 
 namespace xatm {
 

@@ -1,6 +1,6 @@
 #include <string>
 
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 
 namespace xatm {
 

@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "driver_thread.h"
-#include "logging.h"
+#include "xatm/driver/logging.h"
 #include "mysql_xa_connection.h"
 #include "server_version.h"
 

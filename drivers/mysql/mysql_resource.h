@@ -14,7 +14,7 @@
 #include "error_mapping.h"
 #include "session_registry.h"
 #include "xatm/mysql/mysql.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 
 namespace sql {
 class Connection;

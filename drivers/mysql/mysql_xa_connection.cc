@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "driver_thread.h"
-#include "logging.h"
+#include "xatm/driver/logging.h"
 #include "server_sessions.h"
 
 namespace xatm::mysql::internal {

@@ -23,7 +23,7 @@
 
 #include "error_mapping.h"
 #include "session_registry.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xid_sql.h"
 
 namespace sql {

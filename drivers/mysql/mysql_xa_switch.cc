@@ -6,8 +6,8 @@
 
 #include "driver_thread.h"
 #include "mysql_xa_connection.h"
-#include "open_info.h"
-#include "switch_export.h"
+#include "xatm/driver/open_info.h"
+#include "xatm/driver/switch_export.h"
 #include "xatm/mysql/mysql.h"
 
 namespace xatm::mysql {
@@ -41,24 +41,24 @@ Result<std::shared_ptr<Resource>> resource_from_open_info(std::string_view info)
 // The calling thread's switch state, made once per thread. Connector/C++ is set up for the
 // thread first, so that it is torn down after the sessions (thread_local objects are destroyed
 // in the reverse order of their construction).
-xatm::internal::SwitchExport new_thread_state() {
+xatm::driver::SwitchExport new_thread_state() {
   try {
     internal::driver_for_this_thread();
   } catch (const std::exception&) {
     // The verb's own call of driver_for_this_thread() reports it as XAER_RMFAIL.
   }
-  return xatm::internal::SwitchExport("xatm-mysql", &resource_from_open_info);
+  return xatm::driver::SwitchExport("xatm-mysql", &resource_from_open_info);
 }
 
-xatm::internal::SwitchExport& exported() {
-  thread_local xatm::internal::SwitchExport state = new_thread_state();
+xatm::driver::SwitchExport& exported() {
+  thread_local xatm::driver::SwitchExport state = new_thread_state();
   return state;
 }
 
 }  // namespace
 
 Result<DataSource> data_source_from_open_info(std::string_view info) {
-  Result<xatm::internal::OpenInfo> pairs = xatm::internal::parse_open_info(info);
+  Result<xatm::driver::OpenInfo> pairs = xatm::driver::parse_open_info(info);
   if (!pairs.ok()) return pairs.status();
   DataSource config{.name = "xatm-mysql"};
   for (const auto& [key, value] : *pairs) {
@@ -104,5 +104,5 @@ sql::Connection* switch_connection(int rmid) {
 
 extern "C" {
 xa_switch_t xatm_mysql_xa_switch =
-    xatm::internal::exported_switch<&xatm::mysql::exported>("xatm-mysql");
+    xatm::driver::exported_switch<&xatm::mysql::exported>("xatm-mysql");
 }

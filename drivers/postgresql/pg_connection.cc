@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "logging.h"
+#include "xatm/driver/logging.h"
 #include "pg_gid.h"
 
 namespace xatm::postgresql::internal {

@@ -37,7 +37,7 @@
 
 #include "pg_error_mapping.h"
 #include "pg_session.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 
 namespace xatm::postgresql::internal {
 

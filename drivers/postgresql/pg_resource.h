@@ -21,7 +21,7 @@
 #include <string>
 
 #include "xatm/postgresql/postgresql.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 
 namespace xatm::postgresql::internal {
 

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "logging.h"
+#include "xatm/driver/logging.h"
 #include "pg_error_mapping.h"
 
 namespace xatm::postgresql::internal {

@@ -1,8 +1,8 @@
 // xatm_postgresql_xa_switch: the PostgreSQL driver as a standard xa_switch_t (see
 // switch_export.h).
-#include "open_info.h"
+#include "xatm/driver/open_info.h"
 #include "pg_connection.h"
-#include "switch_export.h"
+#include "xatm/driver/switch_export.h"
 #include "xatm/postgresql/postgresql.h"
 
 namespace xatm::postgresql {
@@ -14,15 +14,15 @@ Result<std::shared_ptr<Resource>> resource_from_open_info(std::string_view info)
   return std::shared_ptr<Resource>(make_resource(std::move(*config)));
 }
 
-xatm::internal::SwitchExport& exported() {
-  thread_local xatm::internal::SwitchExport state("xatm-postgresql", &resource_from_open_info);
+xatm::driver::SwitchExport& exported() {
+  thread_local xatm::driver::SwitchExport state("xatm-postgresql", &resource_from_open_info);
   return state;
 }
 
 }  // namespace
 
 Result<DataSource> data_source_from_open_info(std::string_view info) {
-  Result<xatm::internal::OpenInfo> pairs = xatm::internal::parse_open_info(info);
+  Result<xatm::driver::OpenInfo> pairs = xatm::driver::parse_open_info(info);
   if (!pairs.ok()) return pairs.status();
   DataSource config{.name = "xatm-postgresql"};
   // Everything but `name` goes to libpq as it came, re-quoted; libpq judges the keywords.
@@ -32,7 +32,7 @@ Result<DataSource> data_source_from_open_info(std::string_view info) {
       continue;
     }
     if (!config.conninfo.empty()) config.conninfo += ' ';
-    config.conninfo += key + "=" + xatm::internal::quote_open_info_value(value);
+    config.conninfo += key + "=" + xatm::driver::quote_open_info_value(value);
   }
   return config;
 }
@@ -46,5 +46,5 @@ PGconn* switch_connection(int rmid) {
 
 extern "C" {
 xa_switch_t xatm_postgresql_xa_switch =
-    xatm::internal::exported_switch<&xatm::postgresql::exported>("xatm-postgresql");
+    xatm::driver::exported_switch<&xatm::postgresql::exported>("xatm-postgresql");
 }

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "xatm/decision_log.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/xid.h"
 

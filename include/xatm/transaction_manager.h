@@ -1,4 +1,5 @@
-// TransactionManager, Transaction and Outcome: what an application uses.
+// TransactionManager and Transaction: what an application uses (with Options, options.h, and
+// Outcome, outcome.h).
 //
 //   xatm::TransactionManager tm({.node_name = "orders-1", .log_dir = "/var/lib/orders/xatm"});
 //   XATM_RETURN_IF_ERROR(tm.add(xatm::mysql::DataSource{...}));
@@ -21,95 +22,18 @@
 #include <vector>
 
 #include "xatm/decision_log.h"
+#include "xatm/driver/resource.h"
+#include "xatm/options.h"
+#include "xatm/outcome.h"
 #include "xatm/recovery.h"
-#include "xatm/resource.h"
 #include "xatm/status.h"
 #include "xatm/xid.h"
 
 namespace xatm {
 
-struct Options {
-  // This TM's name, unique among the TMs that share a database (validate_node_name). It is
-  // part of every XID, so recovery only touches this node's branches; keep it across restarts.
-  std::string node_name;
-  // The decision log directory (FileLogOptions::dir). Ignored when a log is passed explicitly.
-  std::string log_dir;
-  // When log_dir holds no log, start() creates one only if this is set, or if no data source
-  // holds a prepared branch of this node (a branch whose decision would then be missing: a
-  // wrong or unmounted log_dir must not turn committed work into rollbacks).
-  bool create_log_if_missing = false;
-  // The size of each decision log segment file (FileLogOptions::max_segment_bytes), 64 KiB..1 GiB.
-  std::uint64_t log_segment_bytes = 16 << 20;
-  // A transaction's timeout unless begin() is given one. Past it the transaction can only roll
-  // back: nothing more is enlisted and no COMMIT decision is logged.
-  std::chrono::milliseconds default_timeout{60'000};
-  // Threads that run the phases of a transaction's branches in parallel (the committing thread
-  // works too). Branches whose sessions split verbs (PostgreSQL) need none: they overlap the
-  // others on the committing thread. 0 runs the other branches one after another.
-  std::size_t phase_threads = 4;
-  // Idle sessions kept per data source for reuse.
-  std::size_t max_idle_connections = 16;
-  // Every duration below must be 0 or more and at most a day (recovery_grace: 1 s .. 30 days);
-  // start() refuses others with kInvalidArgument naming the field.
-  //
-  // How long commit()/rollback() retry a branch that answered XAER_RMFAIL or XA_RETRY in phase 2
-  // before leaving it to recovery (the decision is final either way).
-  std::chrono::milliseconds phase2_retry_window{2'000};
-  // First pause between phase-2 retries; it doubles up to phase2_retry_backoff_max.
-  std::chrono::milliseconds phase2_retry_backoff{10};
-  std::chrono::milliseconds phase2_retry_backoff_max{500};
-  // start() resolves what earlier incarnations of this node left in doubt; after that, a
-  // background pass repeats every recovery_interval for what could not be resolved yet
-  // (a data source down, a commit not confirmed). Zero disables the background pass.
-  std::chrono::milliseconds recovery_interval{30'000};
-  // RecoveryOptions::grace: how long past its deadline an unlogged prepared branch must be
-  // before a pass may presume it aborted.
-  std::chrono::milliseconds recovery_grace{30'000};
-};
-
-// What happened to one branch when its transaction ended.
-struct BranchOutcome {
-  std::string data_source;
-  Xid xid;
-  int last_code = 0;      // the RM's last XA answer (xatm/xa.h)
-  std::string detail;     // what the RM said with it
-  bool pending = false;   // not confirmed yet: recovery will finish it as decided
-};
-
-// How a global transaction ended.
-struct Outcome {
-  enum class Kind {
-    kCommitted,           // committed; branches still `pending` are finished by recovery
-    kRolledBack,          // rolled back; `reason` says why
-    kHeuristicRollback,   // decided commit, but every writing branch was rolled back by its RM
-    kHeuristicCommit,     // decided rollback, but a branch was committed by its RM
-    kHeuristicMixed,      // some branches committed, some rolled back, against the decision
-    kHeuristicHazard,     // a branch may have been completed against the decision
-    kUnknown,             // the outcome is not known (in doubt): recovery will decide it
-    kUsageError,          // the call was invalid (a moved-from Transaction): nothing was done
-  };
-
-  Kind kind = Kind::kRolledBack;
-  std::string reason;                  // for every kind but kCommitted: what happened
-  std::vector<BranchOutcome> branches;
-
-  bool committed() const { return kind == Kind::kCommitted; }
-  bool rolled_back() const { return kind == Kind::kRolledBack; }
-  bool heuristic() const {
-    return kind == Kind::kHeuristicRollback || kind == Kind::kHeuristicCommit ||
-           kind == Kind::kHeuristicMixed || kind == Kind::kHeuristicHazard;
-  }
-  // True when some branch has not confirmed the decision yet.
-  bool pending() const;
-  // e.g. "committed", "rolled back: branch 'billing' voted no (XA_RBDEADLOCK: ...)".
-  std::string to_string() const;
-};
-
-std::string_view outcome_kind_name(Outcome::Kind kind);
-
 class TransactionManager;
 namespace internal {
-class Coordinator;
+class Manager;
 struct TransactionState;
 }  // namespace internal
 
@@ -224,7 +148,7 @@ class TransactionManager {
  private:
   Result<Transaction> begin_with(std::optional<std::chrono::milliseconds> timeout);
 
-  std::unique_ptr<internal::Coordinator> coordinator_;
+  std::unique_ptr<internal::Manager> manager_;
 };
 
 }  // namespace xatm

@@ -29,7 +29,7 @@
 #include <string>
 #include <string_view>
 
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/xa.h"
 

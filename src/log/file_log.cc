@@ -9,8 +9,8 @@
 #include "log/log_format.h"
 #include "log/segment_writer.h"
 #include "log/posix_env.h"
-#include "crash_points.h"
-#include "logging.h"
+#include "testing_hooks.h"
+#include "xatm/driver/logging.h"
 
 namespace xatm {
 
@@ -377,7 +377,7 @@ Status FileLog::write_batch(bool rotate, const std::vector<LogRecord>& live, boo
   }
   XATM_RETURN_IF_ERROR(segments_.append_records(batch_));
   // Written, not yet durable: a crash here may leave the batch whole, torn or gone on disk.
-  crash_point(kCrashLogBeforeSync);
+  XATM_CRASH_POINT(kCrashLogBeforeSync);
   if (sync) XATM_RETURN_IF_ERROR(segments_.sync_data());
   return Status();
 }

@@ -13,7 +13,7 @@
 #include "log/posix_env.h"
 #include "log/segment_reader.h"
 #include "xatm/log_tools.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 
 namespace xatm {
 

@@ -6,7 +6,7 @@
 #include "log/log_format.h"
 #include "log/log_record.h"
 #include "log/segment_reader.h"
-#include "logging.h"
+#include "xatm/driver/logging.h"
 
 namespace xatm::internal {
 namespace {

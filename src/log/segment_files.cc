@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "logging.h"
+#include "xatm/driver/logging.h"
 
 namespace xatm::internal {
 

@@ -17,7 +17,7 @@
 #include <mysql_connection.h>
 
 #include "bank.h"
-#include "crash_points.h"
+#include "testing/crash_points.h"
 #include "driver_under_test.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "bank.h"
-#include "crash_points.h"
+#include "testing/crash_points.h"
 #include "driver_under_test.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"

@@ -1,6 +1,6 @@
 // ControlThread (src/control_thread.h): every call runs on the one thread, callers are served one
 // at a time, and a call from inside a call runs in place instead of waiting for itself.
-#include "control_thread.h"
+#include "xa/control_thread.h"
 
 #include <gtest/gtest.h>
 

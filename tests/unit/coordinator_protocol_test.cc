@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "coordinator_fixture.h"
-#include "crash_points.h"
+#include "testing/crash_points.h"
 
 namespace xatm::testing {
 namespace {

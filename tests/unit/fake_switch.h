@@ -10,8 +10,8 @@
 #include <mutex>
 #include <string>
 
-#include "open_info.h"
-#include "switch_export.h"
+#include "xatm/driver/open_info.h"
+#include "xatm/driver/switch_export.h"
 #include "xatm/fake/fake_resource.h"
 
 namespace xatm::testing {
@@ -34,7 +34,7 @@ inline void register_fake_rm(const std::shared_ptr<fake::FakeResource>& rm) {
 }
 
 inline Result<std::shared_ptr<Resource>> fake_resource_from_info(std::string_view info) {
-  Result<internal::OpenInfo> pairs = internal::parse_open_info(info);
+  Result<driver::OpenInfo> pairs = driver::parse_open_info(info);
   if (!pairs.ok()) return pairs.status();
   FakeSwitchRegistry& registry = FakeSwitchRegistry::instance();
   std::lock_guard lock(registry.mutex);
@@ -48,13 +48,13 @@ inline Result<std::shared_ptr<Resource>> fake_resource_from_info(std::string_vie
 }
 
 // The calling thread's state of the fake switch.
-inline internal::SwitchExport& fake_switch_state() {
-  thread_local internal::SwitchExport state("xatm-fake", &fake_resource_from_info);
+inline driver::SwitchExport& fake_switch_state() {
+  thread_local driver::SwitchExport state("xatm-fake", &fake_resource_from_info);
   return state;
 }
 
 inline const xa_switch_t& fake_xa_switch() {
-  static const xa_switch_t xa_switch = internal::exported_switch<&fake_switch_state>("xatm-fake");
+  static const xa_switch_t xa_switch = driver::exported_switch<&fake_switch_state>("xatm-fake");
   return xa_switch;
 }
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "log/fault_injection_env.h"
+#include "testing/log/fault_injection_env.h"
 #include "log/file_log.h"
 #include "log/posix_env.h"
 #include "log/segment_writer.h"
-#include "log/testing/log_test_util.h"
+#include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 #include "xatm/log_tools.h"
 

@@ -11,7 +11,7 @@
 
 #include "log/file_log.h"
 #include "log/posix_env.h"
-#include "log/testing/log_test_util.h"
+#include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 
 namespace xatm::internal {

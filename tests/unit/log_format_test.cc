@@ -9,7 +9,7 @@
 #include "log/log_record.h"
 #include "log/segment_reader.h"
 #include "log/segment_writer.h"
-#include "log/testing/log_test_util.h"
+#include "testing/log/log_test_util.h"
 
 namespace xatm::internal {
 namespace {

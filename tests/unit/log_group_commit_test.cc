@@ -12,12 +12,12 @@
 #include <thread>
 #include <vector>
 
-#include "log/fault_injection_env.h"
+#include "testing/log/fault_injection_env.h"
 #include "log/file_log.h"
 #include "log/log_record.h"
-#include "log/power_loss_env.h"
+#include "testing/log/power_loss_env.h"
 #include "log/segment_writer.h"
-#include "log/testing/log_test_util.h"
+#include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 
 namespace xatm::internal {

@@ -17,11 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include "log/fault_injection_env.h"
+#include "testing/log/fault_injection_env.h"
 #include "log/file_log.h"
 #include "log/log_dump.h"
-#include "log/power_loss_env.h"
-#include "log/testing/log_test_util.h"
+#include "testing/log/power_loss_env.h"
+#include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 #include "xatm/xa.h"
 

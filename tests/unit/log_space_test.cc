@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "log/file_log.h"
-#include "log/power_loss_env.h"
-#include "log/testing/log_test_util.h"
+#include "testing/log/power_loss_env.h"
+#include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 
 namespace xatm::internal {

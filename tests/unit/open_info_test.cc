@@ -1,9 +1,9 @@
 // The xa_open info string syntax of xatm's switches (src/open_info.h).
-#include "open_info.h"
+#include "xatm/driver/open_info.h"
 
 #include <gtest/gtest.h>
 
-namespace xatm::internal {
+namespace xatm::driver {
 namespace {
 
 TEST(OpenInfoTest, ParsesPlainAndQuotedValues) {
@@ -44,4 +44,4 @@ TEST(OpenInfoTest, ErrorsNameTheKeyButNeverTheValue) {
 }
 
 }  // namespace
-}  // namespace xatm::internal
+}  // namespace xatm::driver

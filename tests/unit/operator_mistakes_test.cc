@@ -10,9 +10,9 @@
 #include <set>
 #include <string>
 
-#include "coordinator.h"
+#include "tm/manager.h"
 #include "recording_log.h"
-#include "transaction_state.h"
+#include "tm/transaction_state.h"
 #include "xatm/decision_log.h"
 #include "xatm/fake/fake_resource.h"
 #include "xatm/recovery.h"
@@ -198,7 +198,7 @@ TEST_F(OperatorMistakesTest, XidsStayUniqueAndOldOnesDeadWhenTheClockStepsBack) 
   std::uint64_t first_max = 0;
   Xid left_prepared = xid_created(milliseconds(0), 1);
   {
-    internal::Coordinator first(options(dir_ + "/log"), nullptr,
+    internal::Manager first(options(dir_ + "/log"), nullptr,
                                 [real_now] { return real_now + std::chrono::hours(1); });
     ASSERT_TRUE(first.add(a_->make_handle()).ok());
     ASSERT_TRUE(first.start().ok());
@@ -211,7 +211,7 @@ TEST_F(OperatorMistakesTest, XidsStayUniqueAndOldOnesDeadWhenTheClockStepsBack) 
     }
   }
   a_->prepare_detached(left_prepared);  // what a crash of the first incarnation left
-  internal::Coordinator second(options(dir_ + "/log"), nullptr, [real_now] { return real_now; });
+  internal::Manager second(options(dir_ + "/log"), nullptr, [real_now] { return real_now; });
   ASSERT_TRUE(second.add(a_->make_handle()).ok());
   ASSERT_TRUE(second.start().ok());
   EXPECT_EQ(a_->rolled_back().count(left_prepared), 1u)

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "crash_points.h"
+#include "testing/crash_points.h"
 #include "xatm/decision_log.h"
 #include "xatm/fake/fake_resource.h"
 #include "xatm/transaction_manager.h"

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "coordinator_fixture.h"
-#include "crash_points.h"
+#include "testing/crash_points.h"
 
 namespace xatm::testing {
 namespace {

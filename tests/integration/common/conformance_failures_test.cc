@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "conformance_fixture.h"
-#include "crash_points.h"
+#include "testing/crash_points.h"
 #include "xatm/transaction_manager.h"
 
 namespace xatm::testing {

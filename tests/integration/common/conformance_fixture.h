@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "driver_under_test.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/xid.h"
 
 namespace xatm::testing {

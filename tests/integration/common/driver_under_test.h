@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 
 namespace xatm::testing {

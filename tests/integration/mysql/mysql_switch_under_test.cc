@@ -11,7 +11,7 @@
 
 #include "driver_under_test.h"
 #include "mysql_test_util.h"
-#include "xa_switch_adapter.h"
+#include "xa/xa_switch_adapter.h"
 
 namespace xatm::testing {
 namespace {

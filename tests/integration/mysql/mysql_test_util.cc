@@ -15,7 +15,7 @@
 
 #include "driver_thread.h"
 #include "driver_under_test.h"
-#include "open_info.h"
+#include "xatm/driver/open_info.h"
 #include "xatm/xa_switch.h"
 
 namespace xatm::mysql::testing {
@@ -31,7 +31,7 @@ DataSource test_data_source(const std::string& name) {
 }
 
 std::string switch_open_info(const DataSource& config) {
-  using xatm::internal::quote_open_info_value;
+  using xatm::driver::quote_open_info_value;
   const std::pair<const char*, std::string> pairs[] = {
       {"name", config.name},
       {"host", config.host},

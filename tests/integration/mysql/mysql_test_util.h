@@ -17,7 +17,7 @@
 #include "driver_under_test.h"
 #include "mysql_xa_connection.h"
 #include "xatm/mysql/mysql.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/xa.h"
 #include "xatm/xid.h"

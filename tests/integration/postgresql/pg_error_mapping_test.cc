@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/xa.h"
 
 namespace xatm::postgresql::internal {

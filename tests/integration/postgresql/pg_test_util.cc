@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "driver_under_test.h"
-#include "open_info.h"
+#include "xatm/driver/open_info.h"
 #include "pg_connection.h"
 #include "pg_gid.h"
 #include "xatm/postgresql/postgresql.h"
@@ -23,7 +23,7 @@ std::string noprepare_conninfo() { return test_setting("PG_NOPREPARE_CONNINFO");
 std::string superuser_conninfo() { return conninfo() + " user=postgres"; }
 
 std::string switch_open_info(const std::string& name, const std::string& conninfo) {
-  std::string info = "name=" + xatm::internal::quote_open_info_value(name);
+  std::string info = "name=" + xatm::driver::quote_open_info_value(name);
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (options == nullptr) {
@@ -34,7 +34,7 @@ std::string switch_open_info(const std::string& name, const std::string& conninf
   for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
     if (option->val == nullptr) continue;  // not in the conninfo
     info += std::string(" ") + option->keyword + "=" +
-            xatm::internal::quote_open_info_value(option->val);
+            xatm::driver::quote_open_info_value(option->val);
   }
   PQconninfoFree(options);
   return info;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "driver_under_test.h"
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/xa.h"
 #include "xatm/xid.h"

@@ -9,7 +9,7 @@
 
 #include "driver_under_test.h"
 #include "pg_test_util.h"
-#include "xa_switch_adapter.h"
+#include "xa/xa_switch_adapter.h"
 #include "xatm/postgresql/postgresql.h"
 
 namespace xatm::testing {

@@ -28,7 +28,7 @@
 
 #include "mysql_test_util.h"
 #include "pg_test_util.h"
-#include "xa_switch_adapter.h"
+#include "xa/xa_switch_adapter.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/transaction_manager.h"

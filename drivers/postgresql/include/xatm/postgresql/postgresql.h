@@ -30,7 +30,7 @@
 #include <string>
 #include <string_view>
 
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/transaction_manager.h"
 #include "xatm/xa.h"

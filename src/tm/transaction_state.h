@@ -1,0 +1,77 @@
+// The transaction manager's view of one global transaction and its branches.
+//
+// Thread safety: a TransactionState belongs to one Transaction, used by one thread at a time;
+// every call of the Transaction holds `mu`, and so does the manager's destructor when it
+// rolls back a transaction still active. During a phase, each Branch is touched by exactly one
+// worker (run_all hands out indices).
+#ifndef XATM_SRC_TM_TRANSACTION_STATE_H_
+#define XATM_SRC_TM_TRANSACTION_STATE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tm/connection_pool.h"
+#include "xatm/driver/resource.h"
+#include "xatm/transaction_manager.h"
+#include "xatm/xid.h"
+
+namespace xatm::internal {
+
+class Manager;
+
+enum class BranchState {
+  kActive,     // xa_start succeeded; the application may be using the session
+  kEnded,      // xa_end succeeded, not prepared
+  kPrepared,   // voted yes: waits for the decision
+  kInDoubt,    // prepare's or rollback's answer was lost: the branch may be prepared
+  kCommitted,  // the RM confirmed commit (or a read-only vote finished it)
+  kRolledBack, // the RM rolled it back, or it can no longer exist there
+  kHeuristic,  // the RM completed it on its own; heuristic_code says how
+  kPending,    // the decision could not be confirmed in time: left to recovery
+};
+
+struct Branch {
+  Branch(const std::string* source, ConnectionPool* source_pool, Xid branch_xid,
+         std::unique_ptr<XaConnection> session)
+      : data_source(source), pool(source_pool), xid(std::move(branch_xid)),
+        connection(std::move(session)) {}
+
+  const std::string* data_source = nullptr;  // owned by the manager's DataSources
+  ConnectionPool* pool = nullptr;            // ditto
+  Xid xid;
+  std::unique_ptr<XaConnection> connection;  // null once the session was lost or handed back
+  BranchState state = BranchState::kActive;
+  int last_code = 0;       // the RM's last answer
+  std::string detail;      // what it said with it
+  int heuristic_code = 0;  // XA_HEUR* when state == kHeuristic
+  bool read_only = false;  // finished at phase 1 by an XA_RDONLY vote
+};
+
+struct TransactionState {
+  TransactionState(Manager* owner, Xid global_xid, std::chrono::milliseconds timeout,
+                   std::chrono::system_clock::time_point created)
+      : manager(owner), global(std::move(global_xid)), deadline_wall(created + timeout),
+        deadline(std::chrono::steady_clock::now() + timeout) {}
+
+  std::mutex mu;
+  Manager* manager = nullptr;  // guarded by mu; null once the manager is destroyed
+  Xid global;
+  std::chrono::system_clock::time_point deadline_wall;
+  std::chrono::steady_clock::time_point deadline;
+  std::vector<Branch> branches;
+  std::uint32_t next_branch_index = 0;  // never reused, even after a failed xa_start
+  std::optional<std::string> rollback_only_reason;
+  std::optional<Outcome> outcome;  // set once the transaction has ended
+
+  bool past_deadline() const { return std::chrono::steady_clock::now() >= deadline; }
+};
+
+}  // namespace xatm::internal
+
+#endif  // XATM_SRC_TM_TRANSACTION_STATE_H_
