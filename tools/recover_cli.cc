@@ -116,6 +116,28 @@ void add_recovery_commands(CLI::App& app, Context& context) {
   }
 }
 
+// What was wrong with the command line, without any value from it: an argument may be a
+// password typed in the wrong place, and CLI11's own messages quote values. Only the messages
+// made of option names and counts are passed through.
+std::string describe_parse_error(const CLI::ParseError& error) {
+  if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr ||
+      dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr ||
+      dynamic_cast<const CLI::RequiresError*>(&error) != nullptr ||
+      dynamic_cast<const CLI::ExcludesError*>(&error) != nullptr) {
+    return error.what();
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
+    return "unexpected argument (not shown: it may hold a secret)";
+  }
+  if (dynamic_cast<const CLI::ConversionError*>(&error) != nullptr ||
+      dynamic_cast<const CLI::ValidationError*>(&error) != nullptr) {
+    return "an option's value has the wrong form, e.g. not a number (not shown: it may hold a "
+           "secret)";
+  }
+  return "the command line cannot be read (" + error.get_name() +
+         "; arguments not shown: they may hold secrets)";
+}
+
 }  // namespace
 
 int exit_code_for(const Status& status) {
@@ -145,7 +167,7 @@ int run_recover_cli(int argc, const char* const* argv, std::ostream& out, std::o
     out << app.help("", CLI::AppFormatMode::All);
     return kExitOk;
   } catch (const CLI::ParseError& error) {
-    err << "xatm-recover: " << error.what() << "\n"
+    err << "xatm-recover: " << describe_parse_error(error) << "\n"
         << "Run with --help for usage.\n";
     return kExitUsage;
   }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "log/testing/log_test_util.h"
+#include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 
 namespace xatm::tools {
@@ -88,6 +88,24 @@ TEST_F(RecoverCliTest, UsageErrorsExitTwo) {
     CliRun result = run(args);
     EXPECT_EQ(result.exit_code, kExitUsage) << result.out << result.err;
     EXPECT_NE(result.err, "");
+  }
+}
+
+// A password typed in the wrong place must not end up in a terminal log or a CI transcript:
+// no message of a usage error quotes an argument's value.
+TEST_F(RecoverCliTest, UsageErrorsNeverEchoAValue) {
+  const std::string secret = "s3cr/et@pa:ss?#'\" %x";
+  for (auto args : {std::initializer_list<std::string>{"log", "verify", dir_, secret},
+                    {secret},
+                    {"list", "--config", dir_ + "/c.json", secret},
+                    {"list", "--config", dir_ + "/c.json", "--grace-seconds", secret},
+                    {"run", "--config", dir_ + "/c.json", "--dry-run=" + secret},
+                    {"commit", "--config", dir_ + "/c.json", "1:ab:", "--yes", secret}}) {
+    CliRun result = run(args);
+    EXPECT_EQ(result.exit_code, kExitUsage) << result.err;
+    EXPECT_NE(result.err, "");
+    EXPECT_EQ(result.err.find("s3cr"), std::string::npos) << result.err;
+    EXPECT_EQ(result.out.find("s3cr"), std::string::npos) << result.out;
   }
 }
 

@@ -56,6 +56,36 @@ TEST_F(RecoverCommandsTest, UnknownConfigKeyIsRefusedWithItsPath) {
   EXPECT_NE(extra.status().message().find("data_sources[0].colour: unknown key"), std::string::npos);
 }
 
+// A port outside 1..65535 is refused by name, never wrapped into another port (70000 used to
+// become PostgreSQL port 4464; MariaDB took 99999).
+TEST_F(RecoverCommandsTest, PortsAndTimeoutsOutOfRangeAreRefusedByName) {
+  for (const std::string source :
+       {R"({"name": "a", "driver": "postgresql", "port": 70000})",
+        R"({"name": "a", "driver": "postgresql", "port": 0})",
+        R"({"name": "a", "driver": "mysql", "user": "u", "port": 99999})",
+        R"({"name": "a", "driver": "mysql", "user": "u", "port": -1})",
+        R"({"name": "a", "driver": "mysql", "user": "u", "port": 18446744073709551615})",
+        R"({"name": "a", "driver": "mysql", "user": "u", "port": 3306.5})"}) {
+    Result<ToolConfig> config = parse_tool_config(
+        R"({"node_name": "n", "log_dir": "/x", "data_sources": [)" + source + "]}");
+    ASSERT_FALSE(config.ok()) << source;
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(config.status().message().find("data_sources[0].port: expected an integer from 1 to 65535"),
+              std::string::npos)
+        << config.status().message();
+  }
+  Result<ToolConfig> timeout = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql",
+          "user": "u", "write_timeout_s": 0}]})");
+  ASSERT_FALSE(timeout.ok());
+  EXPECT_NE(timeout.status().message().find("data_sources[0].write_timeout_s"), std::string::npos)
+      << timeout.status().message();
+  Result<ToolConfig> valid = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "postgresql",
+          "port": 65535}, {"name": "b", "driver": "mysql", "user": "u", "port": 1, "write_timeout_s": 7}]})");
+  EXPECT_TRUE(valid.ok()) << valid.status().message();
+}
+
 TEST_F(RecoverCommandsTest, XaSwitchDataSourcesAreLoadedOrRefusedByName) {
   Result<ToolConfig> missing = parse_tool_config(
       R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "ledger",

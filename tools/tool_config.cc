@@ -1,5 +1,6 @@
 #include "tool_config.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -42,14 +43,24 @@ Result<std::string> string_field(const Json& object, const std::string& path, co
   return value;
 }
 
-Result<long> number_field(const Json& object, const std::string& path, const char* key, long fallback) {
+// An integer field in [min, max]; `fallback` when absent. Out-of-range values are refused, never
+// wrapped (a port of 70000 must not quietly become 4464).
+Result<long> number_field(const Json& object, const std::string& path, const char* key, long fallback,
+                          long min, long max) {
   auto it = object.find(key);
   if (it == object.end()) return fallback;
-  if (!it->is_number_integer() || it->get<long>() < 0) {
-    return invalid_argument_error(path + "." + key + ": expected a non-negative integer");
+  // JSON integers above INT64_MAX arrive unsigned; they are out of every range here.
+  const bool integer = it->is_number_integer() &&
+                       (!it->is_number_unsigned() || it->get<std::uint64_t>() <= static_cast<std::uint64_t>(max));
+  if (!integer || it->get<long>() < min || it->get<long>() > max) {
+    return invalid_argument_error(path + "." + key + ": expected an integer from " + std::to_string(min) +
+                                  " to " + std::to_string(max));
   }
   return it->get<long>();
 }
+
+constexpr long kMaxPort = 65535;
+constexpr long kMaxTimeoutSeconds = 86400;
 
 // The secret read from the file named by `file_key` or the environment variable named by
 // `env_key`; empty when neither is given.
@@ -92,16 +103,17 @@ Result<std::unique_ptr<Resource>> mysql_source(const Json& object, const std::st
 #ifdef XATM_TOOL_WITH_MYSQL
   XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "host", "port", "unix_socket", "user",
                                                  "password_file", "password_env", "database",
-                                                 "connect_timeout_s", "read_timeout_s"}));
+                                                 "connect_timeout_s", "read_timeout_s", "write_timeout_s"}));
   mysql::DataSource source;
   XATM_ASSIGN_OR_RETURN(name, string_field(object, path, "name", true));
   XATM_ASSIGN_OR_RETURN(host, string_field(object, path, "host", false));
   XATM_ASSIGN_OR_RETURN(socket, string_field(object, path, "unix_socket", false));
   XATM_ASSIGN_OR_RETURN(user, string_field(object, path, "user", true));
   XATM_ASSIGN_OR_RETURN(database, string_field(object, path, "database", false));
-  XATM_ASSIGN_OR_RETURN(port, number_field(object, path, "port", 3306));
-  XATM_ASSIGN_OR_RETURN(connect_timeout, number_field(object, path, "connect_timeout_s", 5));
-  XATM_ASSIGN_OR_RETURN(read_timeout, number_field(object, path, "read_timeout_s", 30));
+  XATM_ASSIGN_OR_RETURN(port, number_field(object, path, "port", 3306, 1, kMaxPort));
+  XATM_ASSIGN_OR_RETURN(connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
+  XATM_ASSIGN_OR_RETURN(read_timeout, number_field(object, path, "read_timeout_s", 30, 1, kMaxTimeoutSeconds));
+  XATM_ASSIGN_OR_RETURN(write_timeout, number_field(object, path, "write_timeout_s", 30, 1, kMaxTimeoutSeconds));
   XATM_ASSIGN_OR_RETURN(secret, password(object, path));
   source.name = name;
   if (!host.empty()) source.host = host;
@@ -112,6 +124,7 @@ Result<std::unique_ptr<Resource>> mysql_source(const Json& object, const std::st
   source.database = database;
   source.connect_timeout = std::chrono::seconds(connect_timeout);
   source.read_timeout = std::chrono::seconds(read_timeout);
+  source.write_timeout = std::chrono::seconds(write_timeout);
   return mysql::make_resource(std::move(source));
 #else
   return invalid_argument_error(path + ".driver: this xatm-recover was built without the mysql driver");
@@ -129,13 +142,13 @@ Result<std::unique_ptr<Resource>> postgresql_source(const Json& object, const st
   XATM_ASSIGN_OR_RETURN(host, string_field(object, path, "host", false));
   XATM_ASSIGN_OR_RETURN(user, string_field(object, path, "user", false));
   XATM_ASSIGN_OR_RETURN(dbname, string_field(object, path, "dbname", false));
-  XATM_ASSIGN_OR_RETURN(port, number_field(object, path, "port", 0));
-  XATM_ASSIGN_OR_RETURN(connect_timeout, number_field(object, path, "connect_timeout_s", 5));
+  XATM_ASSIGN_OR_RETURN(port, number_field(object, path, "port", 0, 1, kMaxPort));
+  XATM_ASSIGN_OR_RETURN(connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
   XATM_ASSIGN_OR_RETURN(secret, password(object, path));
   source.name = name;
   source.conninfo = conninfo;
   if (!host.empty()) source.host = host;
-  if (port != 0) source.port = static_cast<unsigned>(port);
+  if (port != 0) source.port = static_cast<std::uint16_t>(port);
   if (!user.empty()) source.user = user;
   if (!dbname.empty()) source.dbname = dbname;
   if (!secret.empty()) source.password = secret;

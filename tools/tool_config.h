@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "xatm/resource.h"
+#include "xatm/driver/resource.h"
 #include "xatm/status.h"
 
 namespace xatm::tools {
