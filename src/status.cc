@@ -1,5 +1,7 @@
 #include "xatm/status.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 namespace xatm {
@@ -55,5 +57,14 @@ Status data_loss_error(std::string m) { return {StatusCode::kDataLoss, std::move
 Status io_error(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
 Status outcome_unknown_error(std::string m) { return {StatusCode::kOutcomeUnknown, std::move(m)}; }
 Status internal_error(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+
+namespace internal {
+
+void die_on_value_of_error(const Status& status) {
+  std::fprintf(stderr, "xatm: Result::value() of an error: %s\n", status.to_string().c_str());
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace xatm

@@ -94,27 +94,22 @@ Result<std::string> password(const Json& object, const std::string& path) {
   return secret(object, path, "password_file", "password_env");
 }
 
-#define XATM_ASSIGN_OR_RETURN(lhs, expr)        \
-  auto lhs##_result = (expr);                   \
-  if (!lhs##_result.ok()) return lhs##_result.status(); \
-  auto lhs = std::move(lhs##_result).value()
-
 Result<std::unique_ptr<Resource>> mysql_source(const Json& object, const std::string& path) {
 #ifdef XATM_TOOL_WITH_MYSQL
   XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "host", "port", "unix_socket", "user",
                                                  "password_file", "password_env", "database",
                                                  "connect_timeout_s", "read_timeout_s", "write_timeout_s"}));
   mysql::DataSource source;
-  XATM_ASSIGN_OR_RETURN(name, string_field(object, path, "name", true));
-  XATM_ASSIGN_OR_RETURN(host, string_field(object, path, "host", false));
-  XATM_ASSIGN_OR_RETURN(socket, string_field(object, path, "unix_socket", false));
-  XATM_ASSIGN_OR_RETURN(user, string_field(object, path, "user", true));
-  XATM_ASSIGN_OR_RETURN(database, string_field(object, path, "database", false));
-  XATM_ASSIGN_OR_RETURN(port, number_field(object, path, "port", 3306, 1, kMaxPort));
-  XATM_ASSIGN_OR_RETURN(connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(read_timeout, number_field(object, path, "read_timeout_s", 30, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(write_timeout, number_field(object, path, "write_timeout_s", 30, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(secret, password(object, path));
+  XATM_ASSIGN_OR_RETURN(auto name, string_field(object, path, "name", true));
+  XATM_ASSIGN_OR_RETURN(auto host, string_field(object, path, "host", false));
+  XATM_ASSIGN_OR_RETURN(auto socket, string_field(object, path, "unix_socket", false));
+  XATM_ASSIGN_OR_RETURN(auto user, string_field(object, path, "user", true));
+  XATM_ASSIGN_OR_RETURN(auto database, string_field(object, path, "database", false));
+  XATM_ASSIGN_OR_RETURN(auto port, number_field(object, path, "port", 3306, 1, kMaxPort));
+  XATM_ASSIGN_OR_RETURN(auto connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
+  XATM_ASSIGN_OR_RETURN(auto read_timeout, number_field(object, path, "read_timeout_s", 30, 1, kMaxTimeoutSeconds));
+  XATM_ASSIGN_OR_RETURN(auto write_timeout, number_field(object, path, "write_timeout_s", 30, 1, kMaxTimeoutSeconds));
+  XATM_ASSIGN_OR_RETURN(auto secret, password(object, path));
   source.name = name;
   if (!host.empty()) source.host = host;
   source.unix_socket = socket;
@@ -137,14 +132,14 @@ Result<std::unique_ptr<Resource>> postgresql_source(const Json& object, const st
                                                  "password_file", "password_env", "dbname",
                                                  "connect_timeout_s"}));
   postgresql::DataSource source;
-  XATM_ASSIGN_OR_RETURN(name, string_field(object, path, "name", true));
-  XATM_ASSIGN_OR_RETURN(conninfo, string_field(object, path, "conninfo", false));
-  XATM_ASSIGN_OR_RETURN(host, string_field(object, path, "host", false));
-  XATM_ASSIGN_OR_RETURN(user, string_field(object, path, "user", false));
-  XATM_ASSIGN_OR_RETURN(dbname, string_field(object, path, "dbname", false));
-  XATM_ASSIGN_OR_RETURN(port, number_field(object, path, "port", 0, 1, kMaxPort));
-  XATM_ASSIGN_OR_RETURN(connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(secret, password(object, path));
+  XATM_ASSIGN_OR_RETURN(auto name, string_field(object, path, "name", true));
+  XATM_ASSIGN_OR_RETURN(auto conninfo, string_field(object, path, "conninfo", false));
+  XATM_ASSIGN_OR_RETURN(auto host, string_field(object, path, "host", false));
+  XATM_ASSIGN_OR_RETURN(auto user, string_field(object, path, "user", false));
+  XATM_ASSIGN_OR_RETURN(auto dbname, string_field(object, path, "dbname", false));
+  XATM_ASSIGN_OR_RETURN(auto port, number_field(object, path, "port", 0, 1, kMaxPort));
+  XATM_ASSIGN_OR_RETURN(auto connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
+  XATM_ASSIGN_OR_RETURN(auto secret, password(object, path));
   source.name = name;
   source.conninfo = conninfo;
   if (!host.empty()) source.host = host;
@@ -164,11 +159,11 @@ Result<std::unique_ptr<Resource>> postgresql_source(const Json& object, const st
 Result<std::unique_ptr<Resource>> switch_source(const Json& object, const std::string& path) {
   XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "library", "symbol", "open_info",
                                                  "open_info_file", "open_info_env"}));
-  XATM_ASSIGN_OR_RETURN(name, string_field(object, path, "name", true));
-  XATM_ASSIGN_OR_RETURN(library, string_field(object, path, "library", true));
-  XATM_ASSIGN_OR_RETURN(symbol, string_field(object, path, "symbol", true));
-  XATM_ASSIGN_OR_RETURN(inline_info, string_field(object, path, "open_info", false));
-  XATM_ASSIGN_OR_RETURN(secret_info, secret(object, path, "open_info_file", "open_info_env"));
+  XATM_ASSIGN_OR_RETURN(auto name, string_field(object, path, "name", true));
+  XATM_ASSIGN_OR_RETURN(auto library, string_field(object, path, "library", true));
+  XATM_ASSIGN_OR_RETURN(auto symbol, string_field(object, path, "symbol", true));
+  XATM_ASSIGN_OR_RETURN(auto inline_info, string_field(object, path, "open_info", false));
+  XATM_ASSIGN_OR_RETURN(auto secret_info, secret(object, path, "open_info_file", "open_info_env"));
   if (!inline_info.empty() && !secret_info.empty()) {
     return invalid_argument_error(path + ": give one of open_info, open_info_file, open_info_env");
   }
@@ -183,7 +178,7 @@ Result<std::unique_ptr<Resource>> switch_source(const Json& object, const std::s
 
 Result<std::unique_ptr<Resource>> data_source(const Json& object, const std::string& path) {
   if (!object.is_object()) return invalid_argument_error(path + ": expected an object");
-  XATM_ASSIGN_OR_RETURN(driver, string_field(object, path, "driver", true));
+  XATM_ASSIGN_OR_RETURN(auto driver, string_field(object, path, "driver", true));
   if (driver == "mysql" || driver == "mariadb") return mysql_source(object, path);
   if (driver == "postgresql") return postgresql_source(object, path);
   if (driver == "xa_switch") return switch_source(object, path);
@@ -198,8 +193,8 @@ Result<ToolConfig> parse_tool_config(const std::string& json_text) {
   if (root.is_discarded()) return invalid_argument_error("config: not valid JSON");
   XATM_RETURN_IF_ERROR(check_keys(root, "config", {"node_name", "log_dir", "data_sources"}));
   ToolConfig config;
-  XATM_ASSIGN_OR_RETURN(node, string_field(root, "config", "node_name", true));
-  XATM_ASSIGN_OR_RETURN(dir, string_field(root, "config", "log_dir", true));
+  XATM_ASSIGN_OR_RETURN(auto node, string_field(root, "config", "node_name", true));
+  XATM_ASSIGN_OR_RETURN(auto dir, string_field(root, "config", "log_dir", true));
   XATM_RETURN_IF_ERROR(validate_node_name(node).with_context("config.node_name"));
   config.node_name = node;
   config.log_dir = dir;
@@ -210,7 +205,7 @@ Result<ToolConfig> parse_tool_config(const std::string& json_text) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < sources->size(); ++i) {
     const std::string path = "config.data_sources[" + std::to_string(i) + "]";
-    XATM_ASSIGN_OR_RETURN(resource, data_source((*sources)[i], path));
+    XATM_ASSIGN_OR_RETURN(auto resource, data_source((*sources)[i], path));
     if (!names.insert(resource->name()).second) {
       return invalid_argument_error(path + ".name: duplicate data source '" + resource->name() + "'");
     }

@@ -3,12 +3,11 @@
 #include <array>
 #include <utility>
 
+#include "xatm/driver/resource.h"
 #include "xatm/xa.h"
 
 namespace xatm::mysql::internal {
 namespace {
-
-bool is_rollback_code(int code) { return code >= XA_RBBASE && code <= XA_RBEND; }
 
 // 1397 at XA COMMIT / XA ROLLBACK. On the session that holds (or held) the branch it is final;
 // elsewhere the branch may still be attached to another session (reference §2.13).

@@ -70,6 +70,10 @@ MysqlResource::MysqlResource(DataSource config)
 
 Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
   if (config_.name.empty()) return invalid_argument_error("a MySQL data source needs a name");
+  if (config_.unix_socket.empty() && (config_.port == 0 || config_.port > 65535)) {
+    return invalid_argument_error("data source '" + config_.name + "': port " +
+                                  std::to_string(config_.port) + " is not a TCP port (1..65535)");
+  }
   try {
     sql::Driver& driver = driver_for_this_thread();
     sql::ConnectOptionsMap options = connect_options(config_);

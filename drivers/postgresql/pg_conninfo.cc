@@ -1,5 +1,6 @@
 #include "pg_conninfo.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
@@ -50,17 +51,23 @@ std::vector<Span> keyword_form_passwords(std::string_view text) {
   return spans;
 }
 
+// The URI's user info as its writer meant it: from "://" to the last '@' (a password may hold
+// any character, so the last '@' is the only boundary that does not depend on it). Empty when
+// there is no '@'.
+Span uri_userinfo(std::string_view text) {
+  const std::size_t begin = text.find("://") + 3;
+  const std::size_t at = text.rfind('@');
+  if (at == std::string_view::npos || at < begin) return {begin, begin};
+  return {begin, at};
+}
+
 // Password values in the URI form: the userinfo's "user:password@" and "password=" parameters.
 std::vector<Span> uri_form_passwords(std::string_view text) {
   std::vector<Span> spans;
-  const std::size_t authority = text.find("://") + 3;
-  const std::size_t authority_end = std::min(text.find('/', authority), text.find('?', authority));
-  const std::size_t at = text.substr(0, authority_end).rfind('@');
-  if (at != std::string_view::npos && at >= authority) {
-    const std::size_t colon = text.find(':', authority);
-    if (colon < at) spans.push_back({colon + 1, at});
-  }
-  std::size_t query = text.find('?', authority);
+  const Span userinfo = uri_userinfo(text);
+  const std::size_t colon = text.substr(0, userinfo.end).find(':', userinfo.begin);
+  if (colon != std::string_view::npos) spans.push_back({colon + 1, userinfo.end});
+  std::size_t query = text.find('?', userinfo.end);
   while (query != std::string_view::npos) {
     const std::size_t begin = query + 1;
     const std::size_t end = std::min(text.find('&', begin), text.size());
@@ -75,6 +82,60 @@ std::vector<Span> uri_form_passwords(std::string_view text) {
 std::vector<Span> password_spans(std::string_view conninfo) {
   return is_uri(conninfo) ? uri_form_passwords(conninfo) : keyword_form_passwords(conninfo);
 }
+
+// Where the first secret of `conninfo` may begin: the first "password" keyword, or the user info
+// of a URI. Text before it holds no secret.
+std::size_t secrets_begin(std::string_view conninfo) {
+  std::size_t begin = conninfo.find("password");
+  if (is_uri(conninfo)) {
+    const Span userinfo = uri_userinfo(conninfo);
+    if (userinfo.end > userinfo.begin) begin = std::min(begin, userinfo.begin);
+  }
+  return begin;
+}
+
+// The password libpq reads from `conninfo` (percent-decoded in a URI); empty if none or if
+// libpq cannot parse it.
+std::string parsed_password(const std::string& conninfo) {
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), nullptr);
+  if (options == nullptr) return {};
+  std::string password;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (std::string_view(option->keyword) == "password" && option->val != nullptr) password = option->val;
+  }
+  PQconninfoFree(options);
+  return password;
+}
+
+// libpq's message about an unparsable `conninfo` with every double-quoted fragment that occurs
+// in the secret part of the text replaced by "...": when the text cannot be parsed, nobody can
+// tell where a password ends, so nothing from that part is shown.
+std::string hide_quoted_secrets(std::string_view message, std::string_view conninfo) {
+  const std::size_t secret_part = secrets_begin(conninfo);
+  if (secret_part == std::string_view::npos) return std::string(message);
+  const std::string_view secrets = conninfo.substr(secret_part);
+  std::string out;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const std::size_t open = message.find('"', i);
+    const std::size_t close = open == std::string_view::npos ? open : message.find('"', open + 1);
+    if (close == std::string_view::npos) break;
+    const std::string_view fragment = message.substr(open + 1, close - open - 1);
+    out.append(message.substr(i, open + 1 - i));
+    const bool before_secrets = conninfo.substr(0, secret_part).find(fragment) != std::string_view::npos;
+    const bool secret = !fragment.empty() && fragment != "=" && !before_secrets &&
+                        secrets.find(fragment) != std::string_view::npos;
+    out.append(secret ? "..." : fragment);
+    out.push_back('"');
+    i = close + 1;
+  }
+  out.append(message.substr(std::min(i, message.size())));
+  return out;
+}
+
+// Characters that libpq reads as the end of a URI's user info: a password holding one must
+// percent-encode it, or libpq takes part of the password for the host, port or database.
+constexpr std::string_view kUserinfoBreakers = "/?@";
 
 void replace_all(std::string& text, std::string_view what) {
   if (what.empty()) return;
@@ -128,6 +189,17 @@ ConnectParams build_params(const DataSource& config) {
 
 Status check_conninfo(const std::string& data_source, const std::string& conninfo) {
   if (conninfo.empty()) return Status();
+  if (is_uri(conninfo)) {
+    const Span userinfo = uri_userinfo(conninfo);
+    const std::string_view text = std::string_view(conninfo).substr(userinfo.begin, userinfo.end - userinfo.begin);
+    if (text.find_first_of(kUserinfoBreakers) != std::string_view::npos) {
+      return invalid_argument_error(
+          "data source '" + data_source +
+          "': invalid conninfo URI: the user name or password before its last '@' holds '/', "
+          "'?' or '@', which must be percent-encoded (%2F, %3F, %40; '@' in a query value too); "
+          "the URI is not shown, as it may hold a password");
+    }
+  }
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (options != nullptr) {
@@ -137,8 +209,13 @@ Status check_conninfo(const std::string& data_source, const std::string& conninf
   std::string why = error == nullptr ? "out of memory" : error;
   if (error != nullptr) PQfreemem(error);
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-  return invalid_argument_error("data source '" + data_source + "': invalid conninfo '" +
-                                redact_conninfo(conninfo) + "': " + scrub_message(why, conninfo));
+  // Unparsable, so where a password ends is unknown: nothing from where one may begin is shown.
+  const std::size_t secret_part = secrets_begin(conninfo);
+  const std::string shown = secret_part == std::string::npos
+                                ? conninfo
+                                : conninfo.substr(0, secret_part) + "... (the rest may hold a password)";
+  return invalid_argument_error("data source '" + data_source + "': invalid conninfo '" + shown +
+                                "': " + scrub_message(hide_quoted_secrets(why, conninfo), conninfo));
 }
 
 Status connect_failure(const std::string& data_source, const std::string& target,
@@ -187,6 +264,7 @@ std::string scrub_message(std::string_view message, std::string_view conninfo) {
       replace_all(out, secret.substr(1, secret.size() - 2));
     }
   }
+  replace_all(out, parsed_password(std::string(conninfo)));  // decoded, as libpq reads it
   return out;
 }
 

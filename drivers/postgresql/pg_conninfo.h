@@ -49,7 +49,8 @@ Status connect_failure(const std::string& data_source, const std::string& target
 std::string describe_target(const PGconn* conn);
 
 // `conninfo` with every password replaced by "********": keyword form (password=..., quoted or
-// not) and URI form (postgresql://user:secret@host, ?password=...).
+// not) and URI form (postgresql://user:secret@host, ?password=...). Only for a conninfo that
+// check_conninfo accepted: in one libpq cannot parse, a password's end cannot be known.
 std::string redact_conninfo(std::string_view conninfo);
 
 // `message` with every password that `conninfo` contains replaced by "********" (for libpq's

@@ -57,6 +57,9 @@ PgResource::PgResource(DataSource config) : config_(std::move(config)) {}
 
 Result<std::unique_ptr<XaConnection>> PgResource::connect() {
   if (config_.name.empty()) return invalid_argument_error("a PostgreSQL data source needs a name");
+  if (config_.port == 0) {
+    return invalid_argument_error("data source '" + config_.name + "': port 0 is not a TCP port (1..65535)");
+  }
   XATM_RETURN_IF_ERROR(check_conninfo(config_.name, config_.conninfo));
   const ConnectParams params = build_params(config_);
   const std::vector<const char*> keywords = params.keyword_pointers();

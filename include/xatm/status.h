@@ -89,6 +89,11 @@ Status io_error(std::string message);
 Status outcome_unknown_error(std::string message);
 Status internal_error(std::string message);
 
+namespace internal {
+// Prints "Result::value() of an error: <status>" to stderr and aborts.
+[[noreturn]] void die_on_value_of_error(const Status& status);
+}  // namespace internal
+
 // A value or the error that prevented it. An OK Result always holds a value.
 template <typename T>
 class [[nodiscard]] Result {
@@ -102,16 +107,26 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  // REQUIRES: ok()
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  // The value. On an error Result these print the status to stderr and abort the process, as
+  // Abseil's StatusOr does: reading a value that is not there is a bug, never a quiet default.
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return checked(); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
 
  private:
+  T& checked() {
+    if (!value_.has_value()) internal::die_on_value_of_error(status_);
+    return *value_;
+  }
+  const T& checked() const {
+    if (!value_.has_value()) internal::die_on_value_of_error(status_);
+    return *value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };
@@ -124,5 +139,17 @@ class [[nodiscard]] Result {
     ::xatm::Status xatm_status_ = (expr);           \
     if (!xatm_status_.ok()) return xatm_status_;    \
   } while (false)
+
+// Evaluates `expr` (a Result<T>); returns its status from the enclosing function when it is an
+// error, and otherwise declares `lhs` holding the value:
+//   XATM_ASSIGN_OR_RETURN(auto log, open_file_log(options));
+#define XATM_ASSIGN_OR_RETURN(lhs, expr) \
+  XATM_ASSIGN_OR_RETURN_IMPL_(XATM_STATUS_CONCAT_(xatm_result_, __LINE__), lhs, expr)
+#define XATM_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                \
+  if (!result.ok()) return result.status();            \
+  lhs = std::move(result).value()
+#define XATM_STATUS_CONCAT_(a, b) XATM_STATUS_CONCAT_INNER_(a, b)
+#define XATM_STATUS_CONCAT_INNER_(a, b) a##b
 
 #endif  // XATM_STATUS_H_

@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "heuristics.h"
 #include "testing_hooks.h"
 #include "xatm/driver/logging.h"
 
@@ -33,8 +34,6 @@ struct Recoverer::Scan {
 };
 
 namespace {
-
-bool is_rollback_code(int code) { return code >= XA_RBBASE && code <= XA_RBEND; }
 
 std::string describe(const InDoubtBranch& branch) {
   return "data source '" + branch.data_source + "', branch " + branch.xid.to_string();
@@ -67,16 +66,9 @@ bool unresolved_heuristic(const HeuristicRecord& record, const Xid& global) {
 // Records a heuristic answer; one that agrees with the action is forgotten on the RM at once.
 void record_heuristic(DecisionLog& log, XaConnection& session, InDoubtBranch& branch,
                       int code, bool agrees) {
-  XATM_LOG(error) << "recovery: heuristic outcome " << xa_code_name(code) << " on "
-                  << describe(branch);
-  Status logged = log.log_heuristic({{branch.data_source, branch.xid}, code});
-  if (!logged.ok()) XATM_LOG(error) << "recovery: " << logged.to_string();
+  internal::record_heuristic(log, branch.data_source, branch.xid, code, "recovery");
   if (!agrees) return;
-  XaReply forgot = session.forget(branch.xid);
-  if (!forgot.ok() && forgot.code != XAER_NOTA) {
-    XATM_LOG(warning) << "recovery: xa_forget of " << describe(branch) << ": "
-                      << xa_code_name(forgot.code);
-  }
+  internal::forget_heuristic(session, branch.data_source, branch.xid, code, "recovery");
   branch.resolved = true;
 }
 

@@ -5,13 +5,12 @@
 #include <thread>
 #include <utility>
 
+#include "heuristics.h"
 #include "testing_hooks.h"
 #include "xatm/driver/logging.h"
 
 namespace xatm::internal {
 namespace {
-
-bool is_rollback_code(int code) { return code >= XA_RBBASE && code <= XA_RBEND; }
 
 void note(Branch& branch, const XaReply& reply) {
   branch.last_code = reply.code;
@@ -29,29 +28,19 @@ std::string describe(const Branch& branch, const XaReply& reply) {
   return text;
 }
 
-// Records a heuristic outcome durably for the operator. If the log cannot take it, the
-// outcome still reaches the application through the Outcome; the failure is logged.
+// Marks the branch heuristic and records the outcome for the operator (heuristics.h).
 void record_heuristic(Branch& branch, int code, DecisionLog& log) {
   branch.state = BranchState::kHeuristic;
   branch.heuristic_code = code;
-  XATM_LOG(error) << "heuristic outcome " << xa_code_name(code) << " on data source '"
-                  << *branch.data_source << "', branch " << branch.xid.to_string();
-  Status status = log.log_heuristic({{*branch.data_source, branch.xid}, code});
-  if (!status.ok()) {
-    XATM_LOG(error) << "could not record heuristic outcome of " << branch.xid.to_string()
-                    << ": " << status.to_string();
-  }
+  internal::record_heuristic(log, *branch.data_source, branch.xid, code, "");
 }
 
 // A heuristic completion that agrees with the decision: recorded, then forgotten on the RM.
 void record_and_forget(Branch& branch, int code, DecisionLog& log, BranchState final_state) {
   record_heuristic(branch, code, log);
   branch.state = final_state;
-  if (branch.connection == nullptr) return;
-  XaReply forgot = branch.connection->forget(branch.xid);
-  if (!forgot.ok() && forgot.code != XAER_NOTA) {
-    XATM_LOG(warning) << "xa_forget after " << xa_code_name(code) << ": "
-                      << describe(branch, forgot);
+  if (branch.connection != nullptr) {
+    forget_heuristic(*branch.connection, *branch.data_source, branch.xid, code, "");
   }
 }
 

@@ -57,9 +57,17 @@ Result<OpenInfo> parse_open_info(std::string_view info) {
                                       "quoted value of key '" + key + "'");
       }
     } else {
+      const std::size_t value_start = i;
       while (i < info.size() && !is_space(info[i])) {
         if (info[i] == '\\' && i + 1 < info.size()) ++i;
         value += info[i++];
+      }
+      // "host=db;password=x" is one value to this syntax: refused, so that a pair written with
+      // another separator never lands, password and all, in a field that messages show.
+      if (info.substr(value_start, i - value_start).find('=') != std::string_view::npos) {
+        return invalid_argument_error("xa_open info string: the unquoted value of key '" + key +
+                                      "' holds '=': separate pairs with white space, and quote a "
+                                      "value that holds '='");
       }
     }
     pairs.emplace_back(std::move(key), std::move(value));

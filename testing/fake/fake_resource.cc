@@ -7,8 +7,6 @@
 namespace xatm::fake {
 namespace {
 
-bool is_rollback_code(int code) { return code >= XA_RBBASE && code <= XA_RBEND; }
-
 class FakeConnection : public XaConnection {
  public:
   explicit FakeConnection(std::shared_ptr<FakeResource> rm)

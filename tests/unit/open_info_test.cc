@@ -1,4 +1,4 @@
-// The xa_open info string syntax of xatm's switches (src/open_info.h).
+// The xa_open info string syntax of xatm's switches (include/xatm/driver/open_info.h).
 #include "xatm/driver/open_info.h"
 
 #include <gtest/gtest.h>
@@ -38,6 +38,15 @@ TEST(OpenInfoTest, ErrorsNameTheKeyButNeverTheValue) {
   const std::string unterminated = message("password='hunter2");
   EXPECT_EQ(unterminated,
             "xa_open info string: the quoted value of key 'password' has no closing quote");
+  for (const char* text : {"host=db1;port=3306;password=hunter2", "unix_socket=/s,password=hunter2",
+                           "user=app&password=hunter2"}) {
+    const std::string wrong_separator = message(text);
+    EXPECT_NE(wrong_separator.find("holds '='"), std::string::npos) << wrong_separator;
+    EXPECT_EQ(wrong_separator.find("hunter2"), std::string::npos) << wrong_separator;
+  }
+  Result<OpenInfo> quoted = parse_open_info("password='a=b'");
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ(quoted->at(0).second, "a=b");
   EXPECT_EQ(message("password='hunter2'x"),
             "xa_open info string: white space expected after the quoted value of key "
             "'password'");

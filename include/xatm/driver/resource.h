@@ -23,6 +23,14 @@
 
 namespace xatm {
 
+// XA_RB*: the RM rolled the branch back (X/Open's rollback codes, XA_RBBASE..XA_RBEND).
+constexpr bool is_rollback_code(int code) { return code >= XA_RBBASE && code <= XA_RBEND; }
+
+// XA_HEUR*: the RM completed the branch on its own (heuristically).
+constexpr bool is_heuristic_code(int code) {
+  return code == XA_HEURHAZ || code == XA_HEURCOM || code == XA_HEURRB || code == XA_HEURMIX;
+}
+
 // One RM answer: the XA return code, and when it is not XA_OK what the RM said
 // (vendor error code, SQLSTATE, server message) for logs and outcomes.
 struct [[nodiscard]] XaReply {
@@ -30,10 +38,8 @@ struct [[nodiscard]] XaReply {
   std::string detail;
 
   bool ok() const { return code == XA_OK; }
-  bool is_rollback() const { return code >= XA_RBBASE && code <= XA_RBEND; }
-  bool is_heuristic() const {
-    return code == XA_HEURHAZ || code == XA_HEURCOM || code == XA_HEURRB || code == XA_HEURMIX;
-  }
+  bool is_rollback() const { return is_rollback_code(code); }
+  bool is_heuristic() const { return is_heuristic_code(code); }
 };
 
 // The symbolic name of an XA return code, e.g. "XAER_RMFAIL"; "XA_UNKNOWN(<n>)" for others.

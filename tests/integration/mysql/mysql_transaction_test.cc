@@ -112,6 +112,32 @@ TEST_F(MysqlTransactionTest, DeadlockVictimTransactionRollsBackWithRbDeadlock) {
   EXPECT_EQ(query_plain("SELECT SUM(balance) FROM t WHERE id IN (1, 2)"), 202);
 }
 
+// With MariaDB's default innodb_rollback_on_timeout=OFF a lock wait timeout (1205) undoes only
+// the statement that waited: the branch goes on, and commit() commits the rest of its work
+// (include/xatm/mysql/mysql.h and docs/driver-mysql.md say so).
+TEST_F(MysqlTransactionTest, LockWaitTimeoutUndoesOnlyTheStatementAndCommitCommitsTheRest) {
+  ASSERT_TRUE(tm_->add(test_data_source("x")).ok());
+  ASSERT_TRUE(tm_->start().ok());
+  std::unique_ptr<sql::Connection> holder = plain_connection();
+  ASSERT_FALSE(run(*holder, "BEGIN"));
+  ASSERT_FALSE(run(*holder, "UPDATE t SET balance = balance + 1 WHERE id = 2"));  // holds row 2
+
+  Result<Transaction> tx = tm_->begin();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_FALSE(exec(*tx, "x", "SET SESSION innodb_lock_wait_timeout = 1"));
+  ASSERT_FALSE(exec(*tx, "x", "UPDATE t SET balance = balance - 10 WHERE id = 1"));
+  std::optional<internal::SqlError> timed_out =
+      exec(*tx, "x", "UPDATE t SET balance = balance + 10 WHERE id = 2");
+  ASSERT_TRUE(timed_out.has_value());
+  EXPECT_EQ(timed_out->code, 1205) << timed_out->message;
+  ASSERT_FALSE(exec(*tx, "x", "SET SESSION innodb_lock_wait_timeout = DEFAULT"));
+  const Outcome outcome = tx->commit();
+  EXPECT_TRUE(outcome.committed()) << outcome.to_string();
+  ASSERT_FALSE(run(*holder, "ROLLBACK"));
+  EXPECT_EQ(query_plain("SELECT balance FROM t WHERE id = 1"), 90);   // kept
+  EXPECT_EQ(query_plain("SELECT balance FROM t WHERE id = 2"), 100);  // the statement undone
+}
+
 TEST_F(MysqlTransactionTest, ConnectionRefusesOtherDriversAndUnknownNames) {
   auto fake = std::make_shared<fake::FakeResource>("not-mysql");
   ASSERT_TRUE(tm_->add(fake->make_handle()).ok());

@@ -2,9 +2,13 @@
 // code that says what to do next, and never contains the password.
 #include <gtest/gtest.h>
 
+#include <libpq-fe.h>
+
 #include <string>
+#include <string_view>
 
 #include "pg_test_util.h"
+#include "testing/secrets.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/xa.h"
 
@@ -99,6 +103,46 @@ TEST_F(PgConnectTest, MalformedConninfoIsInvalidArgument) {
                     .conninfo = std::string("postgresql://xatm:") + kProbePassword + "%zz@h/db"});
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.to_string();
   expect_clean_message(status, {"invalid conninfo"});
+}
+
+// The value libpq reads for `keyword` from the test servers' conninfo.
+std::string test_conninfo_value(const char* keyword) {
+  PQconninfoOption* options = PQconninfoParse(conninfo().c_str(), nullptr);
+  std::string value;
+  for (PQconninfoOption* option = options; option != nullptr && option->keyword != nullptr; ++option) {
+    if (std::string_view(option->keyword) == keyword && option->val != nullptr) value = option->val;
+  }
+  PQconninfoFree(options);
+  return value;
+}
+
+// A wrong password holding any character that URIs or the keyword form treat specially, given in
+// every form a user might write it, against the real server: no message shows any part of it.
+TEST_F(PgConnectTest, NoMessageShowsAnAwkwardPasswordInAnyForm) {
+  ensure_probe_role(superuser_conninfo());
+  const std::string host = xatm::testing::percent_encoded(test_conninfo_value("host"));
+  const std::string port = test_conninfo_value("port");
+  for (const std::string& password : xatm::testing::awkward_passwords()) {
+    SCOPED_TRACE(password);
+    const std::string quoted = xatm::testing::keyword_quoted(password);
+    const std::string user = std::string(kProbeRole);
+    for (const std::string& text :
+         {"postgresql://" + user + ":" + xatm::testing::percent_encoded(password) + "@/xatm_test?host=" + host + "&port=" + port,
+          "postgresql://" + user + ":" + password + "@/xatm_test?host=" + host + "&port=" + port,
+          "postgresql://" + user + "@/xatm_test?host=" + host + "&port=" + port + "&password=" + password,
+          conninfo() + " user=" + user + " password=" + quoted,
+          conninfo() + " user=" + user + " password=" + password}) {
+      const Status status = connect({.name = "billing", .conninfo = text});
+      EXPECT_FALSE(status.ok()) << text;
+      EXPECT_NE(status.message().find("data source 'billing'"), std::string::npos) << status.message();
+      EXPECT_EQ(status.message().find(password), std::string::npos) << status.message();
+      EXPECT_EQ(status.message().find("ss-4711"), std::string::npos) << status.message();
+    }
+    // Typed, the password is never parsed at all.
+    const Status typed = connect({.name = "billing", .conninfo = conninfo(), .user = user, .password = password});
+    EXPECT_EQ(typed.code(), StatusCode::kInvalidArgument) << typed.to_string();
+    EXPECT_EQ(typed.message().find("ss-4711"), std::string::npos) << typed.message();
+  }
 }
 
 TEST_F(PgConnectTest, EmptyNameIsInvalidArgument) {

@@ -14,8 +14,12 @@
 // Rules for the application's SQL on a connection() (it is inside an XA branch):
 //   - never call commit(), rollback() or setAutoCommit() on it, and never run COMMIT,
 //     ROLLBACK, BEGIN or SET autocommit: xatm ends the branch (Transaction::commit/rollback);
-//   - after a deadlock (1213) or a lock wait timeout the transaction can only roll back;
-//     stop sending SQL and call Transaction::rollback() (commit() would roll back too);
+//   - after a deadlock (1213) the transaction can only roll back: stop sending SQL and call
+//     Transaction::rollback() (commit() would roll back too, answering XA_RBDEADLOCK);
+//   - after a lock wait timeout (1205) only the statement that waited was undone (with the
+//     server default innodb_rollback_on_timeout=OFF): the transaction goes on, and commit()
+//     commits its other work. Retry the statement or call Transaction::rollback(); with
+//     innodb_rollback_on_timeout=ON the whole branch was rolled back and commit() says so;
 //   - do not keep the pointer past the end of the transaction.
 //
 // Thread safety: make_resource() and connection() may be called from any thread. A

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "testing/secrets.h"
 
 namespace xatm::postgresql::internal {
 namespace {
@@ -75,6 +79,49 @@ TEST(PgConninfoTest, InvalidConninfoIsInvalidArgumentWithoutThePassword) {
             StatusCode::kInvalidArgument);
   EXPECT_TRUE(check_conninfo("billing", "").ok());
   EXPECT_TRUE(check_conninfo("billing", "host=/x dbname=y").ok());
+}
+
+using xatm::testing::awkward_passwords;
+using xatm::testing::keyword_quoted;
+using xatm::testing::percent_encoded;
+
+void expect_no_secret(const std::string& text, const std::string& password) {
+  EXPECT_EQ(text.find(password), std::string::npos) << text;
+  EXPECT_EQ(text.find("ss-4711"), std::string::npos) << text;
+}
+
+TEST(PgConninfoTest, NoFormOfAnAwkwardPasswordIsEverShown) {
+  for (const std::string& password : awkward_passwords()) {
+    SCOPED_TRACE(password);
+    const std::vector<std::string> valid = {
+        "host=/x password=" + keyword_quoted(password) + " user=a",
+        "postgresql://app:" + percent_encoded(password) + "@db.example:5432/billing",
+        "postgres://app@db/billing?password=" + percent_encoded(password) + "&sslmode=require",
+    };
+    for (const std::string& conninfo : valid) {
+      EXPECT_TRUE(check_conninfo("billing", conninfo).ok()) << conninfo;
+      expect_no_secret(redact_conninfo(conninfo), password);
+      expect_no_secret(redact_conninfo(conninfo), percent_encoded(password));
+      // A server or library message quoting the password, decoded or as written, is scrubbed.
+      expect_no_secret(scrub_message("it was \"" + password + "\"", conninfo), password);
+    }
+    // Written raw into a URI: libpq would read part of the password as host, port or database,
+    // or refuse the text; either way no part of the password may be shown.
+    for (const std::string& conninfo :
+         {"postgresql://app:" + password + "@db.example:5432/billing",
+          "postgresql://app:" + password + "@/billing?host=/run/pg", "password=" + password + " user=a"}) {
+      const Status status = check_conninfo("billing", conninfo);
+      expect_no_secret(status.message(), password);
+      if (status.ok()) expect_no_secret(redact_conninfo(conninfo), password);
+    }
+  }
+}
+
+TEST(PgConninfoTest, UriUserInfoThatLibpqWouldSplitIsRefusedAndNotShown) {
+  const Status status = check_conninfo("billing", "postgresql://app:pa/ss-4711@db/billing");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("must be percent-encoded"), std::string::npos) << status.message();
+  expect_no_secret(status.message(), "pa/ss-4711");
 }
 
 TEST(PgConninfoTest, ConnectFailuresAreClassified) {
