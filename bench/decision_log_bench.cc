@@ -1,5 +1,5 @@
 // decision_log_bench: forced decisions per second and per fdatasync against the number of
-// concurrent appenders (DESIGN §11), with the same disk's raw fdatasync rate measured in the
+// concurrent appenders (docs/performance.md), with the same disk's raw fdatasync rate measured in the
 // same run as the baseline.
 //
 // For each appender count N: the file log, N threads each looping log_commit (timed: it returns

@@ -1,4 +1,4 @@
-// xa_bench: what xatm costs against the same work done without it (DESIGN §11, issue 6).
+// xa_bench: what xatm costs against the same work done without it (docs/performance.md).
 //
 // One process, one run, the same tables (xa_bench: 1000 rows per database unless --rows) and
 // the same row choice (uniformly random per transaction) for every variant:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs bench/xa_bench (issue 6, DESIGN §11) on throwaway servers and prints its table.
+# Runs bench/xa_bench (docs/performance.md) on throwaway servers and prints its table.
 #
 # Usage: scripts/bench.sh [xa_bench options...]   e.g. --threads 1,8 --duration 10
 #

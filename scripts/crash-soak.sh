@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long crash soak: N kill -9 crashes of transfers between MariaDB and PostgreSQL, each
 # followed by recovery and the invariant checks of tests/crash (sum of balances unchanged, no
-# branch left prepared). Its last line is
+# branch left prepared, the ledgers of both databases agreeing with each other and with every
+# answer commit() gave). Its last line is
 #   crash-soak: runs=N violations=V leftovers=L
 #
 # Usage: scripts/crash-soak.sh [ITERATIONS=2000] [SEED]     (from any directory)

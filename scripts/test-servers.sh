@@ -64,7 +64,7 @@ mariadb_start() {
       { cat "$dir/install.log" >&2; die "mariadb-install-db failed"; }
   fi
   chown -R "$owner" "$dir"
-  # innodb_flush_log_at_trx_commit=1: prepared branches must survive a kill -9 (reference §2.9).
+  # innodb_flush_log_at_trx_commit=1: prepared branches must survive a kill -9 (docs/driver-mysql.md).
   setsid mariadbd --no-defaults --user="$owner" --datadir="$dir/data" --socket="$(my_socket)" \
     --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --skip-networking \
     --innodb-flush-log-at-trx-commit=1 --innodb-buffer-pool-size=64M \

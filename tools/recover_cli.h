@@ -1,4 +1,4 @@
-// The command line of xatm-recover (DESIGN §7): subcommands over library functions.
+// The command line of xatm-recover (docs/recovery.md): subcommands over library functions.
 //
 // Each subcommand is a small function that registers itself on the CLI11 app and, when chosen,
 // runs one library call with the parsed arguments, writing to the given streams. To add one

@@ -45,7 +45,7 @@ Result<std::string> string_field(const Json& object, const std::string& path, co
 
 // An integer field in [min, max]; `fallback` when absent. Out-of-range values are refused, never
 // wrapped (a port of 70000 must not quietly become 4464).
-Result<long> number_field(const Json& object, const std::string& path, const char* key, long fallback,
+[[maybe_unused]] Result<long> number_field(const Json& object, const std::string& path, const char* key, long fallback,
                           long min, long max) {
   auto it = object.find(key);
   if (it == object.end()) return fallback;
@@ -90,11 +90,11 @@ Result<std::string> secret(const Json& object, const std::string& path, const ch
   return std::string();
 }
 
-Result<std::string> password(const Json& object, const std::string& path) {
+[[maybe_unused]] Result<std::string> password(const Json& object, const std::string& path) {
   return secret(object, path, "password_file", "password_env");
 }
 
-Result<std::unique_ptr<Resource>> mysql_source(const Json& object, const std::string& path) {
+Result<std::unique_ptr<Resource>> mysql_source([[maybe_unused]] const Json& object, const std::string& path) {
 #ifdef XATM_TOOL_WITH_MYSQL
   XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "host", "port", "unix_socket", "user",
                                                  "password_file", "password_env", "database",
@@ -126,7 +126,8 @@ Result<std::unique_ptr<Resource>> mysql_source(const Json& object, const std::st
 #endif
 }
 
-Result<std::unique_ptr<Resource>> postgresql_source(const Json& object, const std::string& path) {
+Result<std::unique_ptr<Resource>> postgresql_source([[maybe_unused]] const Json& object,
+                                                     const std::string& path) {
 #ifdef XATM_TOOL_WITH_POSTGRESQL
   XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "conninfo", "host", "port", "user",
                                                  "password_file", "password_env", "dbname",

@@ -1,4 +1,4 @@
-// xatm-recover: the operator's tool (DESIGN §7). A thin main; the subcommands live in
+// xatm-recover: the operator's tool (docs/recovery.md). A thin main; the subcommands live in
 // recover_cli.cc, over library functions (xatm/log_tools.h, ...).
 #include <iostream>
 

@@ -3,9 +3,9 @@
 #include <exception>
 #include <utility>
 
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 #include "mysql_resource.h"
-#include "mysql_xa_connection.h"
+#include "mysql_connection.h"
 #include "xatm/transaction_manager.h"
 
 namespace xatm::mysql {
@@ -25,7 +25,7 @@ Result<sql::Connection*> connection(Transaction& tx, std::string_view data_sourc
   }
   Result<XaConnection*> session = tx.enlist(data_source);
   if (!session.ok()) return session.status();
-  auto* mysql_session = dynamic_cast<internal::MysqlXaConnection*>(*session);
+  auto* mysql_session = dynamic_cast<internal::MysqlConnection*>(*session);
   if (mysql_session == nullptr) {
     return invalid_argument_error("data source '" + std::string(data_source) +
                                   "' is not a MySQL/MariaDB data source");

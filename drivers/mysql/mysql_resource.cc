@@ -12,10 +12,10 @@
 #include <map>
 #include <utility>
 
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 #include "xatm/driver/logging.h"
-#include "mysql_xa_connection.h"
-#include "server_version.h"
+#include "mysql_connection.h"
+#include "mysql_server_version.h"
 
 namespace xatm::mysql::internal {
 namespace {
@@ -46,7 +46,7 @@ sql::ConnectOptionsMap connect_options(const DataSource& config) {
   options["OPT_READ_TIMEOUT"] = seconds_option(config.read_timeout);
   options["OPT_WRITE_TIMEOUT"] = seconds_option(config.write_timeout);
   // A reconnect would run the application's next statement outside its branch, in autocommit
-  // mode, and commit it for good (reference §0.7). Never.
+  // mode, and commit it for good (docs/driver-mysql.md). Never.
   options["OPT_RECONNECT"] = false;
   return options;
 }
@@ -82,7 +82,7 @@ Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
     if (!connection_id.ok()) return connection_id.status();
     warn_about_settings(*connection);
     return std::unique_ptr<XaConnection>(
-        std::make_unique<MysqlXaConnection>(registry_, std::move(connection), *connection_id));
+        std::make_unique<MysqlConnection>(registry_, std::move(connection), *connection_id));
   } catch (const sql::SQLException& e) {
     return connect_error(SqlError{e.getErrorCode(), e.getSQLState(), e.what()});
   } catch (const std::exception& e) {
@@ -100,7 +100,7 @@ Result<std::uint64_t> MysqlResource::check_session(sql::Connection& connection) 
   if (!version.ok()) return failed_precondition_error(where + version.status().message());
   XATM_RETURN_IF_ERROR(check_xa_support(*version, config_.name));
   if (row->getInt(3) != 1) {
-    // Never changed by the driver (reference §2.10): a session that starts with autocommit=0
+    // Never changed by the driver (docs/driver-mysql.md): a session that starts with autocommit=0
     // turns XA START and the completion of a detached branch into 1400 XAER_OUTSIDE.
     return failed_precondition_error(
         where +

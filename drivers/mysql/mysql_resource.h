@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "error_mapping.h"
-#include "session_registry.h"
+#include "mysql_error_mapping.h"
+#include "mysql_session_registry.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/driver/resource.h"
 

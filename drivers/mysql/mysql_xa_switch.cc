@@ -4,8 +4,8 @@
 #include <map>
 #include <mutex>
 
-#include "driver_thread.h"
-#include "mysql_xa_connection.h"
+#include "mysql_driver_thread.h"
+#include "mysql_connection.h"
 #include "xatm/driver/open_info.h"
 #include "xatm/driver/switch_export.h"
 #include "xatm/mysql/mysql.h"
@@ -96,7 +96,7 @@ Result<DataSource> data_source_from_open_info(std::string_view info) {
 }
 
 sql::Connection* switch_connection(int rmid) {
-  auto* session = dynamic_cast<internal::MysqlXaConnection*>(exported().session(rmid));
+  auto* session = dynamic_cast<internal::MysqlConnection*>(exported().session(rmid));
   return session == nullptr ? nullptr : &session->sql_connection();
 }
 

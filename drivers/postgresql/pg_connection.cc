@@ -344,7 +344,7 @@ XaReply PgConnection::prepare_answered(const PgAnswer& answer, const Xid& xid) {
     return {};
   }
   if (answer.tag() == "ROLLBACK") {
-    // Reference §3.5: PREPARE of a failed transaction "succeeds" with the tag ROLLBACK.
+    // docs/driver-postgresql.md: PREPARE of a failed transaction "succeeds" with the tag ROLLBACK.
     const std::string sqlstate = session_->app_failure();
     return rolled_back(rollback_code(sqlstate),
                        failed_sqlstate(sqlstate) + "; PREPARE TRANSACTION rolled it back");

@@ -1,6 +1,6 @@
 // PgConnection: the XaConnection of the PostgreSQL driver, one libpq session.
 //
-// The verbs, and the SQL each sends (reference/xa-rm-semantics.md §3.9 maps every answer):
+// The verbs, and the SQL each sends (docs/driver-postgresql.md maps every answer):
 //   start     BEGIN, after checking that the session is idle
 //   end       no SQL: the transaction status and what the application's statements did decide;
 //             a failed transaction is rolled back right away (ROLLBACK) and answers RB(SQLSTATE)
@@ -98,13 +98,13 @@ class PgConnection : public XaConnection {
   static Pending sent(Awaiting awaiting, const Xid& xid);
   // A reply for a branch that is rolled back from now on (the session remembers the code).
   XaReply rolled_back(int code, std::string detail);
-  // Maps a failed statement (§3.9), logs it as loudly as the mapping asks, builds the reply.
+  // Maps a failed statement (docs/driver-postgresql.md), logs it as loudly as the mapping asks, builds the reply.
   XaReply failure(Statement statement, const PgAnswer& answer, const Xid& xid);
   XaReply lost_reply(int code) const;
   // The transaction status before prepare / one-phase commit, as a reply when it forbids them.
   std::optional<XaReply> check_open_transaction(const char* verb);
   // Each statement that ends a verb has two halves: send_* checks and sends it, *_answered
-  // maps the answer (reference §3.9) and moves the session's state.
+  // maps the answer (docs/driver-postgresql.md) and moves the session's state.
   Pending begin_prepare(const Xid& xid);
   Pending send_prepare_sql(const Xid& xid, bool probe);  // probe: the read-only probe first
   XaReply probe_answered(const PgAnswer& written, const Xid& xid);  // then sends the next one

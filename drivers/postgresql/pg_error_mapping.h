@@ -1,4 +1,4 @@
-// PostgreSQL answers → XA return codes, per statement (reference/xa-rm-semantics.md §3.9).
+// PostgreSQL answers → XA return codes, per statement (docs/driver-postgresql.md).
 //
 // Pure functions over SQLSTATEs, so that every row of the mapping table has a unit test that
 // needs no server. The same SQLSTATE means different things for different statements (42704 is
@@ -36,13 +36,13 @@ struct Mapping {
   std::string_view reason;  // what it means, for the reply's detail; may be empty
 };
 
-// True when the answer means the session is gone (reference §3.7): no SQLSTATE at all (libpq's
+// True when the answer means the session is gone (docs/driver-postgresql.md): no SQLSTATE at all (libpq's
 // own "server closed the connection unexpectedly"), SQLSTATE class 08, 57P01 admin shutdown,
 // 57P02 crash shutdown, 57P03 cannot connect now, 25P03 idle-in-transaction timeout, 57P05 idle
 // session timeout, or a FATAL / PANIC severity whatever the SQLSTATE.
 bool is_connection_lost(std::string_view sqlstate, std::string_view severity);
 
-// RB(sqlstate) of §3.9: the rollback code for a branch that failed with `sqlstate` (40P01
+// RB(sqlstate) of docs/driver-postgresql.md: the rollback code for a branch that failed with `sqlstate` (40P01
 // XA_RBDEADLOCK, 40001 XA_RBTRANSIENT, 23xxx XA_RBINTEGRITY, 55P03 and 57014 XA_RBTIMEOUT,
 // anything else, including no SQLSTATE, XA_RBROLLBACK).
 int rollback_code(std::string_view sqlstate);

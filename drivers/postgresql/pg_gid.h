@@ -1,4 +1,4 @@
-// The PostgreSQL gid of an XID, and back (docs/xid.md "On the wire", reference §3.2).
+// The PostgreSQL gid of an XID, and back (docs/xid.md "On the wire", docs/driver-postgresql.md).
 //
 // PostgreSQL names a prepared transaction by one text gid (< 200 bytes, unique in the whole
 // cluster). xatm uses the PostgreSQL JDBC driver's form, so other tools can read our branches:

@@ -7,7 +7,7 @@
 //   - the SQLSTATE of the application's last failed statement, ignoring 25P02 ("current
 //     transaction is aborted"), which only echoes an earlier failure; with savepoints the last
 //     failure, not the first, is the one that left the transaction failed;
-//   - whether any result said the session is gone (reference §3.7: a FATAL 57P01 can arrive
+//   - whether any result said the session is gone (docs/driver-postgresql.md: a FATAL 57P01 can arrive
 //     before libpq's own "server closed the connection unexpectedly");
 //   - whether the application ended the transaction itself (a COMMIT or PREPARE TRANSACTION
 //     command tag while the driver was not running a statement of its own);

@@ -72,7 +72,7 @@ class DecisionLog {
   // the decision of its global transaction, if open, stays open.
   virtual Status log_forget(const DecisionBranch& branch) = 0;
 
-  // When this log was created (DESIGN §7, docs/recovery.md). Recovery never presumes abort for
+  // When this log was created (docs/recovery.md). Recovery never presumes abort for
   // an XID created before the log was born: its decision may be in another log (a wrong, empty
   // or freshly created log directory). The epoch for a log older than this rule, which is older
   // than any XID.

@@ -1,4 +1,4 @@
-// Recovery: finishing what a crash left in doubt (DESIGN §7).
+// Recovery: finishing what a crash left in doubt (docs/recovery.md).
 //
 // A Recoverer reads the decision log's open COMMIT decisions, asks every data source for its
 // prepared branches, keeps those of xatm's formatID and this node's name, and then:

@@ -1,4 +1,4 @@
-// What the coordinator does to one branch in each phase, with the retry rules of DESIGN §5.
+// What the coordinator does to one branch in each phase, with the retry rules of docs/protocol.md.
 //
 // Each function reads and updates one Branch (its state, last answer and session); callers run
 // them on the branches of a transaction in parallel, one worker per branch.

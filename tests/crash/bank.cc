@@ -53,13 +53,17 @@ class TwoDatabaseBank : public Bank {
       st->execute("DROP TABLE IF EXISTS crash_accounts");
       st->execute("CREATE TABLE crash_accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL) ENGINE=InnoDB");
       st->execute("INSERT INTO crash_accounts VALUES " + accounts_values());
+      st->execute("DROP TABLE IF EXISTS crash_ledger");
+      st->execute("CREATE TABLE crash_ledger (id BIGINT PRIMARY KEY, parts INT NOT NULL) ENGINE=InnoDB");
     } catch (const sql::SQLException& e) {
       return unavailable_error(std::string("mariadb: ") + e.what());
     }
     for (const std::string& statement :
          {std::string("DROP TABLE IF EXISTS crash_accounts"),
           std::string("CREATE TABLE crash_accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)"),
-          "INSERT INTO crash_accounts VALUES " + accounts_values()}) {
+          "INSERT INTO crash_accounts VALUES " + accounts_values(),
+          std::string("DROP TABLE IF EXISTS crash_ledger"),
+          std::string("CREATE TABLE crash_ledger (id BIGINT PRIMARY KEY, parts INT NOT NULL)")}) {
       PgResult result(PQexec(pg_, statement.c_str()));
       if (!result.ok()) return unavailable_error(std::string("postgresql: ") + PQerrorMessage(pg_));
     }
@@ -79,6 +83,24 @@ class TwoDatabaseBank : public Bank {
     if (!result.ok()) return unavailable_error(std::string("postgresql: ") + PQerrorMessage(pg_));
     sum += std::stoll(PQgetvalue(result.result, 0, 0));
     return sum;
+  }
+
+  Result<Ledgers> ledgers() override {
+    Ledgers ledgers;
+    try {
+      std::unique_ptr<sql::Statement> st(mysql_->createStatement());
+      std::unique_ptr<sql::ResultSet> rows(st->executeQuery("SELECT id, parts FROM crash_ledger"));
+      while (rows->next()) ledgers.mariadb[rows->getInt64(1)] = rows->getInt(2);
+    } catch (const sql::SQLException& e) {
+      return unavailable_error(std::string("mariadb: ") + e.what());
+    }
+    PgResult result(PQexec(pg_, "SELECT id, parts FROM crash_ledger"));
+    if (!result.ok()) return unavailable_error(std::string("postgresql: ") + PQerrorMessage(pg_));
+    for (int row = 0; row < PQntuples(result.result); ++row) {
+      ledgers.postgresql[std::stoll(PQgetvalue(result.result, row, 0))] =
+          std::stoi(PQgetvalue(result.result, row, 1));
+    }
+    return ledgers;
   }
 
   Result<int> prepared_of_node(const std::string& node_name) override {

@@ -1,11 +1,13 @@
 // The accounts the crash tests move money between: `kAccounts` rows in MariaDB and as many in
 // PostgreSQL, reached over plain (non-XA) connections to set them up and to check the
-// invariants: the sum of all balances never changes, and no branch of the test's node is left
-// prepared on either server.
+// invariants: the sum of all balances never changes, no branch of the test's node is left
+// prepared on either server, and the ledgers agree with each other and with what the
+// application was told (ledger.h).
 #ifndef XATM_TESTS_CRASH_BANK_H_
 #define XATM_TESTS_CRASH_BANK_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -37,6 +39,12 @@ class Bank {
   virtual Result<std::int64_t> total() = 0;
   // How many prepared branches of `node_name` (xatm's formatID) each server lists.
   virtual Result<int> prepared_of_node(const std::string& node_name) = 0;
+  // The committed ledger rows of each database: transfer id -> the number of databases the
+  // transfer wrote (2 for a transfer across both, 1 for one inside a single database).
+  struct Ledgers {
+    std::map<std::int64_t, int> mariadb, postgresql;
+  };
+  virtual Result<Ledgers> ledgers() = 0;
 };
 
 }  // namespace xatm::crash

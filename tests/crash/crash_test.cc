@@ -1,8 +1,13 @@
 // Crash tests (label `crash`): transfers between MariaDB and PostgreSQL are interrupted by a
 // kill -9 at every named crash point and at random times; then, with the application down,
 // either a new TransactionManager incarnation recovers (warm, at start()) or `xatm-recover run`
-// does, in alternate iterations. After each crash the invariants must hold: the sum of all
-// balances is unchanged, and no branch of the test's node is left prepared on either server.
+// does, in alternate iterations; in some iterations `xatm-recover run --force` also runs while
+// the worker is under load. After each crash the invariants must hold:
+//   - the sum of all balances is unchanged, and no branch of the test's node is left prepared;
+//   - every transfer across both databases has its ledger row in both or in neither;
+//   - every transfer the application was told `committed` has its rows in each database it
+//     wrote, and every one it was told `rolled back` has none (the worker reports each answer
+//     before it can be killed: crash_worker.cc).
 //
 // XATM_CRASH_ITERATIONS sets the number of crashes (default 200); XATM_CRASH_SEED the first
 // seed (default: from the clock, printed). The last line is always
@@ -19,7 +24,9 @@
 #include <fstream>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -42,6 +49,7 @@ const std::vector<std::string> kCrashPoints = {
 
 struct WorkerRun {
   int status = 0;  // waitpid status
+  int forced_tool_exit = 0;  // of `xatm-recover run --force` beside it, when one ran
   bool crashed() const {
     return (WIFEXITED(status) && WEXITSTATUS(status) == 86) ||
            (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -55,7 +63,7 @@ class CrashHarness {
 
   // Runs `xatm-recover run` over the same node, log and data sources; returns its exit status
   // (0 all resolved, 1 something left for a later run).
-  int recover_tool() {
+  int recover_tool(bool force = false) {
     const std::string config = log_dir_ + ".json";
     {
       std::ofstream out(config);
@@ -67,6 +75,7 @@ class CrashHarness {
           << R"("}]})";
     }
     std::vector<std::string> args = {XATM_RECOVER_TOOL, "run", "--config", config};
+    if (force) args.insert(args.end(), {"--force", "--grace-seconds", "1"});
     std::vector<std::string> env = environment("");
     std::vector<char*> argv, envp;
     for (std::string& a : args) argv.push_back(a.data());
@@ -86,13 +95,16 @@ class CrashHarness {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);  // killed by a signal
   }
 
-  // Runs the worker; `crash_at` names a crash point ("" for none); `kill_after` > 0 SIGKILLs it
-  // after that long.
+  // Runs the worker (4 threads); `crash_at` names a crash point ("" for none); `kill_after` > 0
+  // SIGKILLs it after that long; `force_tool_after` > 0 runs `xatm-recover run --force` beside
+  // it after that long, while it is under load.
   WorkerRun worker(int transfers, unsigned seed, const std::string& crash_at,
                    std::chrono::milliseconds kill_after = std::chrono::milliseconds::zero(),
-                   int phase_threads = 2) {
+                   int phase_threads = 2,
+                   std::chrono::milliseconds force_tool_after = std::chrono::milliseconds::zero()) {
     std::vector<std::string> args = {XATM_CRASH_WORKER, node_, log_dir_, std::to_string(transfers),
-                                     "2", std::to_string(seed), std::to_string(phase_threads)};
+                                     "4", std::to_string(seed), std::to_string(phase_threads),
+                                     outcomes_path()};
     std::vector<std::string> env = environment(crash_at);
     std::vector<char*> argv, envp;
     for (std::string& a : args) argv.push_back(a.data());
@@ -105,6 +117,10 @@ class CrashHarness {
       run.status = -1;
       return run;
     }
+    if (force_tool_after > std::chrono::milliseconds::zero()) {
+      std::this_thread::sleep_for(force_tool_after);
+      run.forced_tool_exit = recover_tool(/*force=*/true);
+    }
     if (kill_after > std::chrono::milliseconds::zero()) {
       std::this_thread::sleep_for(kill_after);
       kill(pid, SIGKILL);
@@ -112,6 +128,9 @@ class CrashHarness {
     waitpid(pid, &run.status, 0);
     return run;
   }
+
+  // Where every worker appends what each commit() answered.
+  std::string outcomes_path() const { return log_dir_ + ".outcomes"; }
 
  private:
   std::vector<std::string> environment(const std::string& crash_at) const {
@@ -129,6 +148,52 @@ class CrashHarness {
 
   std::string node_, log_dir_;
 };
+
+// The ledger invariants over every transfer so far; one line per violation (empty: none).
+std::vector<std::string> ledger_violations(Bank& bank, const std::string& outcomes_path) {
+  std::vector<std::string> problems;
+  Result<Bank::Ledgers> ledgers = bank.ledgers();
+  if (!ledgers.ok()) return {"cannot read the ledgers: " + ledgers.status().to_string()};
+  const auto in = [](const std::map<std::int64_t, int>& ledger, std::int64_t id) { return ledger.count(id) != 0; };
+  // (i) a transfer across both databases is in both ledgers or in neither.
+  for (const auto* ledger : {&ledgers->mariadb, &ledgers->postgresql}) {
+    for (const auto& [id, parts] : *ledger) {
+      if (parts == 2 && in(ledgers->mariadb, id) != in(ledgers->postgresql, id)) {
+        problems.push_back("transfer " + std::to_string(id) + " is in one database only");
+      }
+    }
+  }
+  // (ii) and (iii): what the application was told.
+  std::ifstream outcomes(outcomes_path);
+  std::string line;
+  while (std::getline(outcomes, line)) {
+    std::istringstream fields(line);
+    std::int64_t id = 0;
+    char where = 0, told = 0;
+    if (!(fields >> id >> where >> told)) {
+      problems.push_back("unreadable outcome line '" + line + "'");
+      continue;
+    }
+    const bool mariadb = in(ledgers->mariadb, id), postgresql = in(ledgers->postgresql, id);
+    const bool all = where == 'B' ? mariadb && postgresql : where == 'M' ? mariadb : postgresql;
+    if (told == 'C' && !all) {
+      problems.push_back("transfer " + std::to_string(id) + " was answered committed but is missing");
+    }
+    if (told == 'R' && (mariadb || postgresql)) {
+      problems.push_back("transfer " + std::to_string(id) + " was answered rolled back but is there");
+    }
+  }
+  return problems;
+}
+
+// How many answers of each kind ('C', 'R', 'U') the outcomes file holds.
+std::map<char, int> count_outcomes(const std::string& outcomes_path) {
+  std::map<char, int> counts;
+  std::ifstream outcomes(outcomes_path);
+  std::string id, where, told;
+  while (outcomes >> id >> where >> told) ++counts[told.front()];
+  return counts;
+}
 
 int env_int(const char* name, int fallback) {
   const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): test set-up
@@ -150,6 +215,7 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
   const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
   std::filesystem::remove_all(log_dir);
   CrashHarness harness(node, log_dir);
+  std::filesystem::remove(harness.outcomes_path());
 
   int violations = 0, leftovers = 0, crashed = 0;
   for (int i = 0; i < iterations; ++i) {
@@ -168,8 +234,16 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
     // Every other iteration runs each phase's branches one after the other, so that a crash
     // can fall between the two prepares or between the two commits.
     const int phase_threads = (i / static_cast<int>(kCrashPoints.size() + 2)) % 2 == 0 ? 0 : 2;
-    WorkerRun run = harness.worker(10, seed, crash_at, kill_after, phase_threads);
+    // Every third iteration of the kinds that crash at a point, an operator also runs
+    // `xatm-recover run --force` while the worker is under load. Not in the first: the worker
+    // may not have created the log yet, and the tool never creates one (it exits 3).
+    const auto force_tool_after =
+        kind < kCrashPoints.size() && i > 0 && i % 3 == 0 ? std::chrono::milliseconds(10 + random() % 60)
+                                                 : std::chrono::milliseconds::zero();
+    WorkerRun run = harness.worker(10, seed, crash_at, kill_after, phase_threads, force_tool_after);
     ASSERT_FALSE(run.failed()) << "worker failed, seed " << seed << " wait status " << run.status;
+    ASSERT_TRUE(run.forced_tool_exit == 0 || run.forced_tool_exit == 1)
+        << "xatm-recover run --force beside the worker: exit " << run.forced_tool_exit << ", seed " << seed;
     crashed += run.crashed() ? 1 : 0;
     if (kind == kCrashPoints.size() + 1) {  // the first recovery crashes too
       harness.worker(0, seed, "recovery.after_resolve:1");
@@ -199,14 +273,25 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
       ++leftovers;
       ADD_FAILURE() << "seed " << seed << " (" << crash_at << "): " << left << " branch(es) left prepared";
     }
-    if (*total != kExpectedTotal) {
+    const std::vector<std::string> ledger_problems = ledger_violations(**bank, harness.outcomes_path());
+    if (*total != kExpectedTotal || !ledger_problems.empty()) {
       ++violations;
       ADD_FAILURE() << "seed " << seed << " (" << crash_at << " kill " << kill_after.count()
-                    << " ms): total " << *total << " != " << kExpectedTotal;
+                    << " ms): total " << *total << " (expected " << kExpectedTotal << "); "
+                    << ledger_problems.size() << " ledger violation(s)"
+                    << (ledger_problems.empty() ? "" : ", the first: " + ledger_problems.front());
       ASSERT_TRUE((*bank)->reset().ok());
+      std::filesystem::remove(harness.outcomes_path());
     }
   }
+  std::map<char, int> told = count_outcomes(harness.outcomes_path());
+  std::cout << "crash test: commit() answered committed " << told['C'] << ", rolled back " << told['R']
+            << ", otherwise " << told['U'] << " times (since the last reset)\n";
+  // The ledger oracle saw both kinds of answer, so it checked something.
+  EXPECT_GT(told['C'], 0);
+  EXPECT_GT(told['R'], 0);
   std::filesystem::remove_all(log_dir);
+  std::filesystem::remove(harness.outcomes_path());
   std::cout << "crash test: " << crashed << " of " << iterations << " workers crashed mid-run\n";
   std::cout << "crash-soak: runs=" << iterations << " violations=" << violations
             << " leftovers=" << leftovers << std::endl;

@@ -1,20 +1,31 @@
 // xatm_crash_worker: one TransactionManager incarnation of the crash tests.
 //
-//   xatm_crash_worker NODE LOG_DIR TRANSFERS THREADS SEED PHASE_THREADS
+//   xatm_crash_worker NODE LOG_DIR TRANSFERS THREADS SEED PHASE_THREADS OUTCOMES_FILE
 //
 // Starts a TransactionManager over MariaDB ("mariadb") and PostgreSQL ("postgresql") — start()
 // recovers whatever an earlier incarnation left — then runs TRANSFERS transfers on each of
-// THREADS threads, each moving money between an account in one database and one in the other.
-// XATM_CRASH_AT (see src/crash_points.h) ends the process at a named point, like kill -9; the
+// THREADS threads. Most move money between an account in one database and one in the other;
+// some have a statement fail and commit anyway (they must roll back), some stay inside one
+// database (the one-phase path), some write in one database and only read in the other (the
+// read-only vote). Every transfer also writes a ledger row with its id in each database it
+// writes, and after commit() answers, the worker appends "<id> <B|M|P> <C|R|U>" to
+// OUTCOMES_FILE: where it wrote (both, MariaDB, PostgreSQL) and what it was told (committed,
+// rolled back, anything else). Each line is one write(2) to an O_APPEND file: a kill -9 of the
+// worker cannot lose a line it wrote, so the harness knows what every answered commit said.
+// XATM_CRASH_AT (testing/crash_points.h) ends the process at a named point, like kill -9; the
 // harness may also SIGKILL it at any time. With TRANSFERS = 0 it only recovers. PHASE_THREADS = 0
 // runs the branches of each phase one after the other, so that "between the two prepares" and
 // "between the two commits" are distinct moments a crash point can hit.
 // Exit: 0 done, 2 usage or setup error, 86 crashed at a point.
 #include <cppconn/exception.h>
+#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <libpq-fe.h>
+#include <fcntl.h>
 #include <mysql_connection.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -39,6 +50,15 @@ bool mysql_update(sql::Connection& c, const std::string& statement) {
   }
 }
 
+bool mysql_read(sql::Connection& c, const std::string& query) {
+  try {
+    std::unique_ptr<sql::ResultSet>(std::unique_ptr<sql::Statement>(c.createStatement())->executeQuery(query));
+    return true;
+  } catch (const sql::SQLException&) {
+    return false;
+  }
+}
+
 bool pg_update(PGconn* c, const std::string& statement) {
   PGresult* result = PQexec(c, statement.c_str());
   const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
@@ -51,30 +71,81 @@ std::string add(std::int64_t amount, int account) {
          " WHERE id = " + std::to_string(account);
 }
 
-// Money leaves MariaDB and reaches PostgreSQL (or the reverse for a negative amount). MariaDB's
-// row is always locked first, so two transfers never wait for each other across databases.
-void transfer(TransactionManager& tm, std::mt19937& random) {
+std::string ledger(std::int64_t id, int parts) {
+  return "INSERT INTO crash_ledger VALUES (" + std::to_string(id) + ", " + std::to_string(parts) + ")";
+}
+
+// Appends what commit() answered for transfer `id` to the outcomes file (one write(2)).
+void report(int outcomes_fd, std::int64_t id, char where, const Outcome& outcome) {
+  const char told = outcome.committed() ? 'C' : outcome.rolled_back() ? 'R' : 'U';
+  const std::string line = std::to_string(id) + " " + where + " " + told + "\n";
+  if (write(outcomes_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::abort();
+}
+
+enum class Kind { kAcross, kAcrossWithAFailedStatement, kMariadbOnly, kPostgresqlOnly, kLoneWriter };
+
+Kind pick_kind(std::mt19937& random) {
+  switch (random() % 10) {
+    case 0: return Kind::kAcrossWithAFailedStatement;
+    case 1: return Kind::kMariadbOnly;
+    case 2: return Kind::kPostgresqlOnly;
+    case 3: return Kind::kLoneWriter;
+    default: return Kind::kAcross;
+  }
+}
+
+// One transfer `id`. Across databases, money leaves MariaDB and reaches PostgreSQL (or the
+// reverse for a negative amount); MariaDB's rows are always locked first, so two transfers never
+// wait for each other across databases. Inside one database it moves between two accounts.
+void transfer(TransactionManager& tm, std::mt19937& random, std::int64_t id, int outcomes_fd) {
   std::uniform_int_distribution<int> account(1, kAccounts);
   std::uniform_int_distribution<std::int64_t> amount(-20, 20);
   const std::int64_t moved = amount(random);
+  const int from = account(random), to = account(random);
+  const Kind kind = pick_kind(random);
   Result<Transaction> tx = tm.begin(std::chrono::seconds(5));
   if (!tx.ok()) return;
-  Result<sql::Connection*> mariadb = mysql::connection(*tx, "mariadb");
-  if (!mariadb.ok() || !mysql_update(**mariadb, add(-moved, account(random)))) {
-    tx->set_rollback_only("mariadb update failed");
-    tx->commit();
-    return;
+  const bool uses_mariadb = kind != Kind::kPostgresqlOnly;
+  const bool writes_mariadb = uses_mariadb && kind != Kind::kLoneWriter;
+  const bool writes_postgresql = kind != Kind::kMariadbOnly;
+  const int parts = (writes_mariadb ? 1 : 0) + (writes_postgresql ? 1 : 0);
+  const char where = parts == 2 ? 'B' : writes_mariadb ? 'M' : 'P';
+  bool ok = true;
+  if (uses_mariadb) {
+    Result<sql::Connection*> mariadb = mysql::connection(*tx, "mariadb");
+    ok = mariadb.ok();
+    if (ok && writes_mariadb) {
+      ok = mysql_update(**mariadb, add(-moved, from)) && mysql_update(**mariadb, ledger(id, parts));
+      if (ok && kind == Kind::kMariadbOnly) ok = mysql_update(**mariadb, add(moved, to));
+    } else if (ok) {
+      ok = mysql_read(**mariadb, "SELECT balance FROM crash_accounts WHERE id = " + std::to_string(from));
+    }
   }
-  Result<PGconn*> postgres = postgresql::connection(*tx, "postgresql");
-  if (!postgres.ok() || !pg_update(*postgres, add(moved, account(random)))) {
-    tx->set_rollback_only("postgresql update failed");
+  if (ok && writes_postgresql) {
+    Result<PGconn*> postgres = postgresql::connection(*tx, "postgresql");
+    ok = postgres.ok() && pg_update(*postgres, add(moved, to)) && pg_update(*postgres, ledger(id, parts));
+    if (ok && kind != Kind::kAcross && kind != Kind::kAcrossWithAFailedStatement) {
+      ok = pg_update(*postgres, add(-moved, from));
+    }
+    if (ok && kind == Kind::kAcrossWithAFailedStatement) {
+      // A duplicate key: PostgreSQL's branch is now aborted. The application commits anyway,
+      // and commit() must answer rolled back, with nothing of the transfer anywhere.
+      pg_update(*postgres, ledger(id, parts));
+    }
   }
-  tx->commit();
+  if (!ok) tx->set_rollback_only("a statement failed");
+  report(outcomes_fd, id, where, tx->commit());
 }
 
 int run(int argc, char** argv) {
-  if (argc != 7) {
-    std::cerr << "usage: xatm_crash_worker NODE LOG_DIR TRANSFERS THREADS SEED PHASE_THREADS\n";
+  if (argc != 8) {
+    std::cerr << "usage: xatm_crash_worker NODE LOG_DIR TRANSFERS THREADS SEED PHASE_THREADS "
+                 "OUTCOMES_FILE\n";
+    return 2;
+  }
+  const int outcomes_fd = open(argv[7], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (outcomes_fd < 0) {
+    std::cerr << "crash worker: cannot open " << argv[7] << "\n";
     return 2;
   }
   Result<ServerSettings> servers = ServerSettings::from_environment();
@@ -105,7 +176,11 @@ int run(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       std::mt19937 random(seed * 31u + static_cast<unsigned>(t));
-      for (int i = 0; i < transfers; ++i) transfer(tm, random);
+      for (int i = 0; i < transfers; ++i) {
+        // Unique over a whole run: one worker with transfers per seed, < 100 threads, < 1000 each.
+        const std::int64_t id = static_cast<std::int64_t>(seed) * 100000 + t * 1000 + i;
+        transfer(tm, random, id, outcomes_fd);
+      }
     });
   }
   for (std::thread& worker : workers) worker.join();

@@ -42,10 +42,18 @@ if ! has_hooks "${test_library}"; then
 fi
 
 echo "--- configure and build a release (defaults: XATM_TESTING_HOOKS=OFF, no tests)"
-"${cmake}" -S "${source_dir}" -B "${work}/build" -G "${generator}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_COMPILER="${cxx}" -DXATM_WITH_MYSQL=OFF -DXATM_WITH_POSTGRESQL=OFF >/dev/null
-"${cmake}" --build "${work}/build" --parallel "$(nproc)" >/dev/null
-"${cmake}" --install "${work}/build" --prefix "${work}/prefix" >/dev/null
+# Quiet unless a step fails; then its output is shown.
+quietly() {
+  if ! "$@" >"${work}/step.log" 2>&1; then
+    tail -n 60 "${work}/step.log" >&2
+    echo "FAIL: $*" >&2
+    exit 1
+  fi
+}
+quietly "${cmake}" -S "${source_dir}" -B "${work}/build" -G "${generator}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_COMPILER="${cxx}" -DXATM_WITH_MYSQL=OFF -DXATM_WITH_POSTGRESQL=OFF
+quietly "${cmake}" --build "${work}/build" --parallel "$(nproc)"
+quietly "${cmake}" --install "${work}/build" --prefix "${work}/prefix"
 
 echo "--- the installed libraries"
 status=0

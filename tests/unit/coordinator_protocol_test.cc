@@ -1,4 +1,4 @@
-// The protocol rules of DESIGN §5 beyond single return codes: the three traps, one-phase commit,
+// The protocol rules of docs/protocol.md beyond single return codes: the three traps, one-phase commit,
 // the decision before phase 2, the deadline, parallel phases, enlistment and thread safety.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// One test per row of DESIGN §5's return-code table: each asserts the Outcome and the exact
+// One test per row of docs/protocol.md's return-code table: each asserts the Outcome and the exact
 // sequence of XA calls every fake branch received.
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 // is one database session and carries at most one transaction branch at a time.
 //
 // Every verb answers with an XA return code (xatm/xa.h) in an XaReply, classified per verb
-// exactly as DESIGN.md §5 and reference/xa-rm-semantics.md say. Two rules matter above all:
+// exactly as docs/protocol.md and the drivers' docs (docs/driver-*.md) say. Two rules matter above all:
 //   - a lost connection, or any answer after which the effect of the verb is unknown, is
 //     XAER_RMFAIL, never XAER_RMERR or XA_OK;
 //   - XA_RB* from prepare/end/one-phase commit means the branch is rolled back on the RM.
@@ -66,7 +66,7 @@ class XaConnection {
   virtual XaReply prepare(const Xid& xid) = 0;
 
   // xa_commit; `one_phase` is TMONEPHASE (the branch is ended but not prepared). Answers as
-  // DESIGN §5: XA_OK, XA_HEUR*, XA_RB* (one phase only), XA_RETRY, XAER_NOTA, XAER_RMFAIL.
+  // docs/protocol.md: XA_OK, XA_HEUR*, XA_RB* (one phase only), XA_RETRY, XAER_NOTA, XAER_RMFAIL.
   virtual XaReply commit(const Xid& xid, bool one_phase) = 0;
 
   // xa_rollback of an active, ended or prepared branch. XA_OK, XA_RB*, XAER_NOTA (the RM never

@@ -54,7 +54,7 @@ TEST(MysqlConnect, MissingDatabaseIsNamed) {
 
 TEST(MysqlConnect, SessionIsUsableWithAutocommitAndNoReconnect) {
   std::unique_ptr<Resource> resource = make_resource(test_data_source());
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource);
   ASSERT_NE(session, nullptr);
   EXPECT_TRUE(session->usable());
   std::unique_ptr<sql::Statement> handle(session->sql_connection().createStatement());
@@ -68,9 +68,9 @@ TEST(MysqlConnect, SessionIsUsableWithAutocommitAndNoReconnect) {
 
 TEST(MysqlConnect, KilledSessionDoesNotReconnect) {
   // With OPT_RECONNECT the connector would silently open a new session and run the next
-  // statement outside the branch, in autocommit mode (reference §0.7).
+  // statement outside the branch, in autocommit mode (docs/driver-mysql.md).
   std::unique_ptr<Resource> resource = make_resource(test_data_source());
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource);
   ASSERT_NE(session, nullptr);
   kill_and_wait(session->connection_id());
   EXPECT_TRUE(run(session->sql_connection(), "SELECT 1").has_value());

@@ -1,6 +1,6 @@
 // Failures inside and around a branch against the real MariaDB: deadlock, lock wait timeout,
 // killed sessions, a zombie session holding a prepared branch, read-only branches after a
-// disconnect, and a server crash with a prepared branch (reference §2.5 - §2.7, §2.13).
+// disconnect, and a server crash with a prepared branch (docs/driver-mysql.md).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,13 +13,13 @@
 namespace xatm::mysql::testing {
 namespace {
 
-using internal::MysqlXaConnection;
+using internal::MysqlConnection;
 using std::chrono::milliseconds;
 
 // Starts a branch on a new session of `resource` and runs `statement` in it.
-std::unique_ptr<MysqlXaConnection> branch_with(Resource& resource, const Xid& xid,
+std::unique_ptr<MysqlConnection> branch_with(Resource& resource, const Xid& xid,
                                                const std::string& statement) {
-  std::unique_ptr<MysqlXaConnection> session = open_session(resource);
+  std::unique_ptr<MysqlConnection> session = open_session(resource);
   if (session == nullptr) return nullptr;
   EXPECT_EQ(session->start(xid).code, XA_OK);
   std::optional<internal::SqlError> error = run(session->sql_connection(), statement);
@@ -28,9 +28,9 @@ std::unique_ptr<MysqlXaConnection> branch_with(Resource& resource, const Xid& xi
 }
 
 // A prepared read-write branch on a new session: balance of row `id` set to `value`.
-std::unique_ptr<MysqlXaConnection> prepared_update(Resource& resource, const Xid& xid, int id,
+std::unique_ptr<MysqlConnection> prepared_update(Resource& resource, const Xid& xid, int id,
                                                    int value) {
-  std::unique_ptr<MysqlXaConnection> session = branch_with(
+  std::unique_ptr<MysqlConnection> session = branch_with(
       resource, xid,
       "UPDATE t SET balance = " + std::to_string(value) + " WHERE id = " + std::to_string(id));
   if (session == nullptr) return nullptr;
@@ -58,8 +58,8 @@ TEST_F(MysqlTest, DeadlockVictimEndsWithRbDeadlockAndRollsBack) {
       << (waited ? internal::describe(*waited) : "no error");
   const bool s2_lost = closing.has_value();
   EXPECT_EQ((s2_lost ? closing : waited)->code, internal::kErrDeadlock);
-  MysqlXaConnection& victim = s2_lost ? *s2 : *s1;
-  MysqlXaConnection& survivor = s2_lost ? *s1 : *s2;
+  MysqlConnection& victim = s2_lost ? *s2 : *s1;
+  MysqlConnection& survivor = s2_lost ? *s1 : *s2;
   const Xid& victim_xid = s2_lost ? x2 : x1;
   const Xid& survivor_xid = s2_lost ? x1 : x2;
 
@@ -84,7 +84,7 @@ TEST_F(MysqlTest, LockWaitTimeoutFailsTheStatementOnlyAndTheBranchCommits) {
   const Xid waiter_xid = test_xid();
   auto holder = branch_with(*resource_, holder_xid, "UPDATE t SET balance = 0 WHERE id = 1");
   ASSERT_NE(holder, nullptr);
-  std::unique_ptr<MysqlXaConnection> waiter = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> waiter = open_session(*resource_);
   ASSERT_NE(waiter, nullptr);
   ASSERT_FALSE(run(waiter->sql_connection(), "SET SESSION innodb_lock_wait_timeout = 1"));
   ASSERT_EQ(waiter->start(waiter_xid).code, XA_OK);
@@ -124,7 +124,7 @@ TEST_F(MysqlTest, KilledSessionAfterPrepareIsRmfailThenAFreshSessionCommits) {
   EXPECT_EQ(lost.code, XAER_RMFAIL) << lost.detail;
   EXPECT_FALSE(session->usable());
   EXPECT_TRUE(is_listed(*resource_, xid));  // the prepared branch survived its session
-  std::unique_ptr<MysqlXaConnection> fresh = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> fresh = open_session(*resource_);
   ASSERT_NE(fresh, nullptr);
   const XaReply committed = retry_while_attached([&] { return fresh->commit(xid, false); });
   EXPECT_EQ(committed.code, XA_OK) << committed.detail;
@@ -137,7 +137,7 @@ TEST_F(MysqlTest, PreparedBranchAttachedElsewhereIsRetryNotNota) {
   const Xid xid = test_xid();
   auto preparer = prepared_update(*resource_, xid, 2, 9);
   ASSERT_NE(preparer, nullptr);
-  std::unique_ptr<MysqlXaConnection> other = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> other = open_session(*resource_);
   ASSERT_NE(other, nullptr);
   // 1397 from the server, but XA RECOVER lists it: it is attached to a live session.
   const XaReply commit = other->commit(xid, false);
@@ -165,7 +165,7 @@ TEST_F(MysqlTest, ZombieSessionOfOursIsKilledSoThatTheBranchCanBeFinished) {
   EXPECT_EQ(session->commit(xid, false).code, XAER_RMFAIL);
   session.reset();  // what the coordinator does with a lost session
 
-  std::unique_ptr<MysqlXaConnection> fresh = open_session(*resource);
+  std::unique_ptr<MysqlConnection> fresh = open_session(*resource);
   ASSERT_NE(fresh, nullptr);
   const XaReply first = fresh->commit(xid, false);
   EXPECT_EQ(first.code, XA_RETRY) << first.detail;
@@ -179,12 +179,12 @@ TEST_F(MysqlTest, ZombieSessionOfOursIsKilledSoThatTheBranchCanBeFinished) {
 
 TEST_F(MysqlTest, CommitRightAfterThePreparingSessionClosedReallyCommits) {
   // MariaDB 10.11 answers OK to an XA COMMIT that lands while the preparing session is being
-  // torn down, without committing (seen about once in 2000 tries; see session_registry.h). The
+  // torn down, without committing (seen about once in 2000 tries; see mysql_session_registry.h). The
   // driver waits for the teardown before it finishes a branch one of its sessions held.
   for (int round = 0; round < 20; ++round) {
     const Xid xid = test_xid();
     prepared_update(*resource_, xid, 1, 1000 + round).reset();  // closes the preparing session
-    std::unique_ptr<MysqlXaConnection> fresh = open_session(*resource_);
+    std::unique_ptr<MysqlConnection> fresh = open_session(*resource_);
     ASSERT_NE(fresh, nullptr);
     const XaReply committed = retry_while_attached([&] { return fresh->commit(xid, false); });
     ASSERT_EQ(committed.code, XA_OK) << committed.detail;
@@ -204,7 +204,7 @@ TEST_F(MysqlTest, ReadOnlyBranchAfterDisconnectCompletesAsOk) {
     ASSERT_EQ(session->prepare(xid).code, XA_OK);
   }  // both sessions closed: the branches detach with MariaDB's "rolled back" mark
   EXPECT_TRUE(is_listed(*resource_, to_commit));
-  std::unique_ptr<MysqlXaConnection> fresh = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> fresh = open_session(*resource_);
   ASSERT_NE(fresh, nullptr);
   const XaReply committed = retry_while_attached([&] { return fresh->commit(to_commit, false); });
   EXPECT_EQ(committed.code, XA_OK) << committed.detail;
@@ -224,7 +224,7 @@ TEST_F(MysqlTest, PreparedBranchSurvivesAServerCrashAndCommits) {
   EXPECT_FALSE(session->usable());
   std::unique_ptr<Resource> after = make_resource(test_data_source());
   EXPECT_TRUE(is_listed(*after, xid));
-  std::unique_ptr<MysqlXaConnection> fresh = open_session(*after);
+  std::unique_ptr<MysqlConnection> fresh = open_session(*after);
   ASSERT_NE(fresh, nullptr);
   EXPECT_EQ(fresh->commit(xid, false).code, XA_OK);
   EXPECT_EQ(query_plain("SELECT balance FROM t WHERE id = 2"), 222);

@@ -10,7 +10,7 @@
 namespace xatm::mysql::testing {
 namespace {
 
-using internal::MysqlXaConnection;
+using internal::MysqlConnection;
 
 // Four XIDs whose gtrids hold the byte values 0..255 between them, and whose bquals hold them
 // in reverse; plus one with an empty bqual.
@@ -29,7 +29,7 @@ std::vector<Xid> binary_xids() {
 
 TEST_F(MysqlTest, RecoverReturnsBinaryXidsByteForByte) {
   const std::vector<Xid> xids = binary_xids();
-  std::vector<std::unique_ptr<MysqlXaConnection>> sessions;
+  std::vector<std::unique_ptr<MysqlConnection>> sessions;
   for (const Xid& xid : xids) {
     sessions.push_back(open_session(*resource_));
     ASSERT_NE(sessions.back(), nullptr);
@@ -62,7 +62,7 @@ TEST_F(MysqlTest, RecoverListsOtherFormatIdsForTheCallerToFilter) {
       kForeignFormatId, {reinterpret_cast<const std::uint8_t*>(gtrid.data()), gtrid.size()},
       {reinterpret_cast<const std::uint8_t*>(bqual.data()), bqual.size()});
 
-  std::unique_ptr<MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   XaConnection::Recovered result = session->recover();
   ASSERT_TRUE(result.reply.ok()) << result.reply.detail;
@@ -74,7 +74,7 @@ TEST_F(MysqlTest, RecoverListsOtherFormatIdsForTheCallerToFilter) {
 
 TEST_F(MysqlTest, RecoverWorksOnASessionThatHoldsABranch) {
   const Xid xid = test_xid();
-  std::unique_ptr<MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   ASSERT_EQ(session->start(xid).code, XA_OK);
   ASSERT_EQ(session->end(xid).code, XA_OK);

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 #include "driver_under_test.h"
 #include "xatm/driver/open_info.h"
 #include "xatm/xa_switch.h"
@@ -208,19 +208,19 @@ Xid test_xid() {
   return *xid;
 }
 
-std::unique_ptr<internal::MysqlXaConnection> open_session(Resource& resource) {
+std::unique_ptr<internal::MysqlConnection> open_session(Resource& resource) {
   Result<std::unique_ptr<XaConnection>> session = resource.connect();
   EXPECT_TRUE(session.ok()) << session.status().to_string();
   if (!session.ok()) return nullptr;
-  auto* mysql = dynamic_cast<internal::MysqlXaConnection*>(session->get());
+  auto* mysql = dynamic_cast<internal::MysqlConnection*>(session->get());
   EXPECT_NE(mysql, nullptr);
   if (mysql == nullptr) return nullptr;
-  return std::unique_ptr<internal::MysqlXaConnection>(
-      static_cast<internal::MysqlXaConnection*>(session->release()));
+  return std::unique_ptr<internal::MysqlConnection>(
+      static_cast<internal::MysqlConnection*>(session->release()));
 }
 
 std::vector<Xid> recovered(Resource& resource) {
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(resource);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(resource);
   if (session == nullptr) return {};
   XaConnection::Recovered result = session->recover();
   EXPECT_TRUE(result.reply.ok()) << xa_code_name(result.reply.code) << " " << result.reply.detail;

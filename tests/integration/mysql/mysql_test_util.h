@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "driver_under_test.h"
-#include "mysql_xa_connection.h"
+#include "mysql_connection.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/driver/resource.h"
 #include "xatm/status.h"
@@ -77,7 +77,7 @@ void roll_back_leftovers();
 Xid test_xid();
 
 // A session of `resource` as the driver's own type (fails the test when connect() fails).
-std::unique_ptr<internal::MysqlXaConnection> open_session(Resource& resource);
+std::unique_ptr<internal::MysqlConnection> open_session(Resource& resource);
 
 // The XIDs a fresh session of `resource` recovers.
 std::vector<Xid> recovered(Resource& resource);

@@ -9,7 +9,7 @@
 #include <future>
 #include <thread>
 
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 #include "mysql_test_util.h"
 #include "xatm/fake/fake_resource.h"
 #include "xatm/transaction_manager.h"

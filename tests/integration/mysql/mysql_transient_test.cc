@@ -9,13 +9,13 @@
 namespace xatm::mysql::testing {
 namespace {
 
-using internal::MysqlXaConnection;
+using internal::MysqlConnection;
 
 // A prepared read-write branch (row 1 set to `value`) whose session has closed: any session can
 // finish it.
 Xid detached_branch(Resource& resource, int value) {
   const Xid xid = test_xid();
-  std::unique_ptr<MysqlXaConnection> session = open_session(resource);
+  std::unique_ptr<MysqlConnection> session = open_session(resource);
   EXPECT_NE(session, nullptr);
   if (session == nullptr) return xid;
   EXPECT_EQ(session->start(xid).code, XA_OK);
@@ -30,7 +30,7 @@ TEST_F(MysqlTest, CommitBlockedByAGlobalReadLockIsRetry) {
   const Xid xid = detached_branch(*resource_, 11);
   std::unique_ptr<sql::Connection> backup = plain_connection();
   ASSERT_FALSE(run(*backup, "FLUSH TABLES WITH READ LOCK"));
-  std::unique_ptr<MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   ASSERT_FALSE(run(session->sql_connection(), "SET SESSION lock_wait_timeout = 1"));
   const XaReply blocked = retry_while_attached([&] {
@@ -58,7 +58,7 @@ TEST_F(MysqlTest, CommitOnAReadOnlyServerIsRetry) {
   bare.database.clear();
   std::unique_ptr<Resource> bare_resource = make_resource(bare);
   const Xid xid = detached_branch(*resource_, 12);
-  std::unique_ptr<MysqlXaConnection> session = open_session(*bare_resource);
+  std::unique_ptr<MysqlConnection> session = open_session(*bare_resource);
   ASSERT_NE(session, nullptr);
   struct Restore {  // even when an assertion ends the test early
     ~Restore() {
@@ -80,7 +80,7 @@ TEST_F(MysqlTest, CommitOnAReadOnlyServerIsRetry) {
 }
 
 TEST_F(MysqlTest, LocalTransactionOnTheSessionIsOutsideAndDiscardsIt) {
-  std::unique_ptr<MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   ASSERT_FALSE(run(session->sql_connection(), "BEGIN"));
   const XaReply started = session->start(test_xid());
@@ -89,21 +89,21 @@ TEST_F(MysqlTest, LocalTransactionOnTheSessionIsOutsideAndDiscardsIt) {
 
   // Finishing a detached branch from a session inside a local transaction: retried elsewhere.
   const Xid xid = detached_branch(*resource_, 13);
-  std::unique_ptr<MysqlXaConnection> other = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> other = open_session(*resource_);
   ASSERT_NE(other, nullptr);
   ASSERT_FALSE(run(other->sql_connection(), "BEGIN"));
   const XaReply commit = other->commit(xid, false);
   EXPECT_EQ(commit.code, XA_RETRY) << commit.detail;
   EXPECT_NE(commit.detail.find("1400"), std::string::npos) << commit.detail;
   EXPECT_FALSE(other->usable());
-  std::unique_ptr<MysqlXaConnection> clean = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> clean = open_session(*resource_);
   ASSERT_NE(clean, nullptr);
   EXPECT_EQ(retry_while_attached([&] { return clean->commit(xid, false); }).code, XA_OK);
   EXPECT_EQ(query_plain("SELECT balance FROM t WHERE id = 1"), 13);
 }
 
 TEST_F(MysqlTest, SnapshotIsolationConflictRollsTheBranchBack) {
-  std::unique_ptr<MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   ASSERT_FALSE(run(session->sql_connection(), "SET SESSION innodb_snapshot_isolation = ON"));
   const Xid xid = test_xid();

@@ -5,7 +5,7 @@
 namespace xatm::testing {
 namespace {
 
-using mysql::internal::MysqlXaConnection;
+using mysql::internal::MysqlConnection;
 
 class MysqlUnderTest : public mysql::testing::MysqlDriverUnderTest {
  public:
@@ -14,13 +14,13 @@ class MysqlUnderTest : public mysql::testing::MysqlDriverUnderTest {
   }
 
   Status execute(XaConnection& session, const std::string& sql) override {
-    auto* mysql_session = dynamic_cast<MysqlXaConnection*>(&session);
+    auto* mysql_session = dynamic_cast<MysqlConnection*>(&session);
     if (mysql_session == nullptr) return invalid_argument_error("not a MySQL session");
     return mysql::testing::execute(mysql_session->sql_connection(), sql);
   }
 
   Status kill_session(XaConnection& session) override {
-    auto* mysql_session = dynamic_cast<MysqlXaConnection*>(&session);
+    auto* mysql_session = dynamic_cast<MysqlConnection*>(&session);
     if (mysql_session == nullptr) return invalid_argument_error("not a MySQL session");
     mysql::testing::kill_and_wait(mysql_session->connection_id());
     return Status();

@@ -1,5 +1,5 @@
 // Every XA verb in every branch state of one session, and the plain happy paths
-// (reference §2.3 and §2.12), against the real MariaDB.
+// (docs/driver-mysql.md), against the real MariaDB.
 #include <gtest/gtest.h>
 
 #include <ostream>
@@ -29,7 +29,7 @@ std::ostream& operator<<(std::ostream& out, const Case& c) {
 class MysqlVerbStateTest : public MysqlTest, public ::testing::WithParamInterface<Case> {
  protected:
   // Brings `session` to `state` for `xid` (a read-write branch: it updates row 1).
-  void enter(internal::MysqlXaConnection& session, const Xid& xid, State state) {
+  void enter(internal::MysqlConnection& session, const Xid& xid, State state) {
     if (state == State::kNone) return;
     ASSERT_EQ(session.start(xid).code, XA_OK);
     ASSERT_FALSE(run(session.sql_connection(), "UPDATE t SET balance = balance + 1 WHERE id = 1"));
@@ -39,7 +39,7 @@ class MysqlVerbStateTest : public MysqlTest, public ::testing::WithParamInterfac
     ASSERT_EQ(session.prepare(xid).code, XA_OK);
   }
 
-  XaReply call(internal::MysqlXaConnection& session, const Xid& xid, const Xid& other, Call verb) {
+  XaReply call(internal::MysqlConnection& session, const Xid& xid, const Xid& other, Call verb) {
     switch (verb) {
       case Call::kStart: return session.start(other);
       case Call::kEnd: return session.end(xid);
@@ -54,7 +54,7 @@ class MysqlVerbStateTest : public MysqlTest, public ::testing::WithParamInterfac
 
 TEST_P(MysqlVerbStateTest, AnswersPerReference) {
   const Case& c = GetParam();
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   const Xid xid = test_xid();
   const Xid other = test_xid();
@@ -109,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_F(MysqlTest, IdlePrepareLeavesABranchThatCommitsOnItsSession) {
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   const Xid xid = test_xid();
   ASSERT_EQ(session->start(xid).code, XA_OK);
@@ -126,7 +126,7 @@ TEST_F(MysqlTest, IdlePrepareLeavesABranchThatCommitsOnItsSession) {
 // The session encodes a branch's XID once and reuses it for the branch's next verbs: the next
 // branch's verbs must name the next XID, not the last one encoded.
 TEST_F(MysqlTest, EachVerbNamesItsOwnXidWhenASessionCarriesBranchesInTurn) {
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   const Xid first = test_xid();
   const Xid second = test_xid();
@@ -147,7 +147,7 @@ TEST_F(MysqlTest, EachVerbNamesItsOwnXidWhenASessionCarriesBranchesInTurn) {
 }
 
 TEST_F(MysqlTest, OnePhaseCommitMakesTheWorkVisible) {
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   const Xid xid = test_xid();
   ASSERT_EQ(session->start(xid).code, XA_OK);
@@ -158,7 +158,7 @@ TEST_F(MysqlTest, OnePhaseCommitMakesTheWorkVisible) {
 }
 
 TEST_F(MysqlTest, RollbackOfAnActiveBranchEndsItFirst) {
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   const Xid xid = test_xid();
   ASSERT_EQ(session->start(xid).code, XA_OK);
@@ -168,7 +168,7 @@ TEST_F(MysqlTest, RollbackOfAnActiveBranchEndsItFirst) {
 }
 
 TEST_F(MysqlTest, UnknownXidOnAFreshSessionIsNota) {
-  std::unique_ptr<internal::MysqlXaConnection> session = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> session = open_session(*resource_);
   ASSERT_NE(session, nullptr);
   const Xid xid = test_xid();
   EXPECT_EQ(session->commit(xid, false).code, XAER_NOTA);
@@ -178,8 +178,8 @@ TEST_F(MysqlTest, UnknownXidOnAFreshSessionIsNota) {
 }
 
 TEST_F(MysqlTest, DuplicateXidIsDupid) {
-  std::unique_ptr<internal::MysqlXaConnection> first = open_session(*resource_);
-  std::unique_ptr<internal::MysqlXaConnection> second = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> first = open_session(*resource_);
+  std::unique_ptr<internal::MysqlConnection> second = open_session(*resource_);
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
   const Xid xid = test_xid();

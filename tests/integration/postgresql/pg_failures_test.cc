@@ -1,4 +1,4 @@
-// The rows of reference §3.9 that a test server can provoke: failed and read-only branches at
+// The rows of docs/driver-postgresql.md that a test server can provoke: failed and read-only branches at
 // prepare, conflicts between sessions, finishing from the wrong place, lost sessions and a
 // crashed server.
 #include <gtest/gtest.h>

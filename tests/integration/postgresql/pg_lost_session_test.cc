@@ -68,7 +68,7 @@ TEST_F(PgLostSessionTest, KilledWhileIdleAfterAWritePrepareAnswersRmfail) {
   ASSERT_TRUE(run(*session_, "UPDATE t SET balance = 0 WHERE id = 1").ok());
   ASSERT_TRUE(driver_under_test().kill_session(*session_).ok());
   // The branch wrote, so no probe: PREPARE TRANSACTION itself meets the dead session, and a
-  // lost PREPARE may have happened (reference §3.9), so the driver cannot say more.
+  // lost PREPARE may have happened (docs/driver-postgresql.md), so the driver cannot say more.
   EXPECT_TRUE(is_xa(session_->end(xid_), XA_OK));
   EXPECT_TRUE(is_xa(session_->prepare(xid_), XAER_RMFAIL));
   EXPECT_FALSE(session_->usable());
@@ -124,7 +124,7 @@ TEST_F(PgLostSessionTest, ServerCrashKeepsThePreparedBranchRecoverableAndCommitt
 }
 
 // While COMMIT PREPARED waits for a synchronous standby that does not exist, the gid is
-// "busy" (55000) for everybody else (reference §3.4, Appendix A). The guard names a standby that
+// "busy" (55000) for everybody else (docs/driver-postgresql.md). The guard names a standby that
 // does not exist for its lifetime, and waits until new sessions see the setting.
 class SynchronousStandbyGuard {
  public:

@@ -1,5 +1,5 @@
 // Each XA verb of the PostgreSQL driver in each state a branch can be in, against the real
-// server: the answers of reference §3.9 and the state the server is left in.
+// server: the answers of docs/driver-postgresql.md and the state the server is left in.
 #include <gtest/gtest.h>
 #include <libpq-events.h>
 #include <libpq-fe.h>

@@ -1,4 +1,4 @@
-// Every row of reference/xa-rm-semantics.md §3.9 that is a pure SQLSTATE → XA code decision.
+// Every row of docs/driver-postgresql.md that is a pure SQLSTATE → XA code decision.
 // No server needed; the integration tests provoke the rows a test server can produce.
 #include "pg_error_mapping.h"
 

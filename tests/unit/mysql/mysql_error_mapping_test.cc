@@ -1,5 +1,5 @@
-// The driver's error mapping, row by row of reference/xa-rm-semantics.md §2.12. Needs no server.
-#include "error_mapping.h"
+// The driver's error mapping, row by row of docs/driver-mysql.md Needs no server.
+#include "mysql_error_mapping.h"
 
 #include <gtest/gtest.h>
 

@@ -5,15 +5,15 @@
 // all the driver needs (the sessions it looks for are its own).
 //
 // Thread safety: a ServerSessions uses `via` like the session's owner does: one thread at a time.
-#ifndef XATM_DRIVERS_MYSQL_SERVER_SESSIONS_H_
-#define XATM_DRIVERS_MYSQL_SERVER_SESSIONS_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_SERVER_SESSIONS_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_SERVER_SESSIONS_H_
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "error_mapping.h"
+#include "mysql_error_mapping.h"
 
 namespace sql {
 class Connection;
@@ -48,4 +48,4 @@ class ServerSessions {
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_SERVER_SESSIONS_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_SERVER_SESSIONS_H_

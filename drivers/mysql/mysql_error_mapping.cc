@@ -1,4 +1,4 @@
-#include "error_mapping.h"
+#include "mysql_error_mapping.h"
 
 #include <array>
 #include <utility>
@@ -10,7 +10,7 @@ namespace xatm::mysql::internal {
 namespace {
 
 // 1397 at XA COMMIT / XA ROLLBACK. On the session that holds (or held) the branch it is final;
-// elsewhere the branch may still be attached to another session (reference §2.13).
+// elsewhere the branch may still be attached to another session (docs/driver-mysql.md).
 XaAnswer unknown_xid(Verb verb, Knowledge knowledge) {
   if (knowledge == Knowledge::kNotHere) return {XAER_NOTA, Followup::kCheckRecover};
   // XA_RB* was answered earlier; the server has since removed the branch: rollback done.
@@ -18,7 +18,7 @@ XaAnswer unknown_xid(Verb verb, Knowledge knowledge) {
   return {XAER_NOTA};
 }
 
-// 1399 (a state error): its meaning depends on the state the message names (reference §0.4).
+// 1399 (a state error): its meaning depends on the state the message names (docs/driver-mysql.md).
 XaAnswer state_error(Verb verb, const SqlError& error, int rollback_code) {
   switch (state_in_message(error.message)) {
     case XaStateName::kRollbackOnly: return {rollback_code, Followup::kCollectRollback};
@@ -57,7 +57,7 @@ XaAnswer map_end_or_prepare(Verb verb, const SqlError& error, int rollback_code)
 
 XaAnswer map_commit(const SqlError& error, Knowledge knowledge, int rollback_code) {
   if (int rb = rollback_code_for(error.code); rb != 0) {
-    // Only a detached read-only prepared branch carries this mark (reference §2.6): nothing to
+    // Only a detached read-only prepared branch carries this mark (docs/driver-mysql.md): nothing to
     // commit, no data affected. On a branch that was never prepared it means "rolled back".
     const bool prepared = knowledge == Knowledge::kPrepared || knowledge == Knowledge::kNotHere;
     return {prepared ? XA_OK : rb};

@@ -1,4 +1,4 @@
-#include "mysql_xa_connection.h"
+#include "mysql_connection.h"
 
 #include <cppconn/connection.h>
 #include <cppconn/exception.h>
@@ -11,9 +11,9 @@
 #include <thread>
 #include <utility>
 
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 #include "xatm/driver/logging.h"
-#include "server_sessions.h"
+#include "mysql_server_sessions.h"
 
 namespace xatm::mysql::internal {
 namespace {
@@ -27,7 +27,7 @@ constexpr std::size_t kMaxSkippedShown = 3;
 constexpr std::chrono::milliseconds kClosedHolderPatience{2000};
 constexpr std::chrono::milliseconds kLostHolderPatience{250};
 // After a session disappears from PROCESSLIST the server still releases its InnoDB transaction
-// (the end of the detach window described in session_registry.h).
+// (the end of the detach window described in mysql_session_registry.h).
 constexpr std::chrono::milliseconds kTeardownGrace{50};
 
 bool completes_branch(Verb verb) {
@@ -45,7 +45,7 @@ std::string skipped_detail(const std::vector<std::string>& skipped) {
 
 }  // namespace
 
-MysqlXaConnection::MysqlXaConnection(std::shared_ptr<SessionRegistry> registry,
+MysqlConnection::MysqlConnection(std::shared_ptr<SessionRegistry> registry,
                                      std::unique_ptr<sql::Connection> connection,
                                      std::uint64_t connection_id)
     : registry_(std::move(registry)),
@@ -54,7 +54,7 @@ MysqlXaConnection::MysqlXaConnection(std::shared_ptr<SessionRegistry> registry,
   registry_->opened(connection_id_);
 }
 
-MysqlXaConnection::~MysqlXaConnection() {
+MysqlConnection::~MysqlConnection() {
   registry_->closed(connection_id_);
   if (branch_ && branch_->knowledge == Knowledge::kPrepared) {
     // Closing detaches the prepared branch; whoever finishes it waits for the teardown.
@@ -68,7 +68,7 @@ MysqlXaConnection::~MysqlXaConnection() {
   }
 }
 
-XaReply MysqlXaConnection::start(const Xid& xid) {
+XaReply MysqlConnection::start(const Xid& xid) {
   const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
   const std::string statement = "XA START " + *literal;
@@ -78,7 +78,7 @@ XaReply MysqlXaConnection::start(const Xid& xid) {
   return {};
 }
 
-XaReply MysqlXaConnection::end(const Xid& xid) {
+XaReply MysqlConnection::end(const Xid& xid) {
   const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
   const std::string statement = "XA END " + *literal;
@@ -87,17 +87,17 @@ XaReply MysqlXaConnection::end(const Xid& xid) {
   return {};
 }
 
-XaReply MysqlXaConnection::prepare(const Xid& xid) {
+XaReply MysqlConnection::prepare(const Xid& xid) {
   const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
   const std::string statement = "XA PREPARE " + *literal;
   if (auto error = execute(statement)) return fail(Verb::kPrepare, xid, statement, *error);
-  // MariaDB never says "read-only" here (reference §2.6): a prepared branch is a yes vote.
+  // MariaDB never says "read-only" here (docs/driver-mysql.md): a prepared branch is a yes vote.
   remember(xid, Knowledge::kPrepared);
   return {};
 }
 
-XaReply MysqlXaConnection::commit(const Xid& xid, bool one_phase) {
+XaReply MysqlConnection::commit(const Xid& xid, bool one_phase) {
   const std::string* literal = nullptr;
   if (auto stop = precheck(xid, literal)) return *stop;
   const std::string statement = "XA COMMIT " + *literal + (one_phase ? " ONE PHASE" : "");
@@ -110,7 +110,7 @@ XaReply MysqlXaConnection::commit(const Xid& xid, bool one_phase) {
   return {};
 }
 
-XaReply MysqlXaConnection::rollback(const Xid& xid) {
+XaReply MysqlConnection::rollback(const Xid& xid) {
   if (finished_ && finished_->xid == xid) {
     // The server removed the branch when it answered XA_RB* earlier: nothing left to do.
     return {XA_OK, "already rolled back: " + finished_->detail};
@@ -128,11 +128,11 @@ XaReply MysqlXaConnection::rollback(const Xid& xid) {
   return {};
 }
 
-XaReply MysqlXaConnection::forget(const Xid& /*xid*/) {
+XaReply MysqlConnection::forget(const Xid& /*xid*/) {
   return {XAER_NOTA, "MariaDB and MySQL never complete a branch heuristically: nothing to forget"};
 }
 
-XaConnection::Recovered MysqlXaConnection::recover() {
+XaConnection::Recovered MysqlConnection::recover() {
   if (!usable_) return {lost_reply(), {}};
   RecoverScan scan = scan_recover();
   if (scan.error) {
@@ -154,11 +154,11 @@ XaConnection::Recovered MysqlXaConnection::recover() {
   return result;
 }
 
-std::optional<SqlError> MysqlXaConnection::execute(const std::string& statement) {
+std::optional<SqlError> MysqlConnection::execute(const std::string& statement) {
   return run_statement(*connection_, statement);
 }
 
-MysqlXaConnection::RecoverScan MysqlXaConnection::scan_recover() {
+MysqlConnection::RecoverScan MysqlConnection::scan_recover() {
   RecoverScan scan;
   try {
     driver_for_this_thread();
@@ -183,7 +183,7 @@ MysqlXaConnection::RecoverScan MysqlXaConnection::scan_recover() {
   return scan;
 }
 
-std::optional<XaReply> MysqlXaConnection::precheck(const Xid& xid, const std::string*& literal) {
+std::optional<XaReply> MysqlConnection::precheck(const Xid& xid, const std::string*& literal) {
   if (!usable_) return lost_reply();
   if (!literal_cache_ || literal_cache_->xid != xid) {
     Result<std::string> text = xid_literal(xid);
@@ -194,7 +194,7 @@ std::optional<XaReply> MysqlXaConnection::precheck(const Xid& xid, const std::st
   return std::nullopt;
 }
 
-std::optional<XaReply> MysqlXaConnection::end_before_rollback(const Xid& xid,
+std::optional<XaReply> MysqlConnection::end_before_rollback(const Xid& xid,
                                                               const std::string& literal) {
   const std::string statement = "XA END " + literal;
   std::optional<SqlError> error = execute(statement);
@@ -213,7 +213,7 @@ std::optional<XaReply> MysqlXaConnection::end_before_rollback(const Xid& xid,
   return std::nullopt;
 }
 
-XaReply MysqlXaConnection::fail(Verb verb, const Xid& xid, const std::string& statement,
+XaReply MysqlConnection::fail(Verb verb, const Xid& xid, const std::string& statement,
                                 const SqlError& error) {
   const XaAnswer answer = map_xa_error(verb, error, knowledge_of(xid), rollback_code_of(xid));
   XaReply reply{answer.code, statement + ": " + describe(error)};
@@ -234,9 +234,9 @@ XaReply MysqlXaConnection::fail(Verb verb, const Xid& xid, const std::string& st
   return reply;
 }
 
-void MysqlXaConnection::after_failure(Verb verb, const Xid& xid, const XaReply& reply) {
+void MysqlConnection::after_failure(Verb verb, const Xid& xid, const XaReply& reply) {
   if (verb == Verb::kEnd && reply.is_rollback()) {
-    // The server rolled the branch back but keeps it until XA ROLLBACK (reference §2.7).
+    // The server rolled the branch back but keeps it until XA ROLLBACK (docs/driver-mysql.md).
     remember(xid, Knowledge::kRollbackOnly, reply.code);
   } else if (completes_branch(verb) &&
              (reply.ok() || reply.is_rollback() || reply.code == XAER_NOTA)) {
@@ -244,7 +244,7 @@ void MysqlXaConnection::after_failure(Verb verb, const Xid& xid, const XaReply& 
   }
 }
 
-XaReply MysqlXaConnection::on_session_lost(Verb verb, const Xid& xid, XaReply reply) {
+XaReply MysqlConnection::on_session_lost(Verb verb, const Xid& xid, XaReply reply) {
   usable_ = false;
   const Knowledge knowledge = knowledge_of(xid);
   // Could the lost session still hold a prepared branch on the server (a zombie)? Yes if it
@@ -263,7 +263,7 @@ XaReply MysqlXaConnection::on_session_lost(Verb verb, const Xid& xid, XaReply re
   return reply;
 }
 
-XaReply MysqlXaConnection::collect_rollback(const Xid& xid, XaReply reply) {
+XaReply MysqlConnection::collect_rollback(const Xid& xid, XaReply reply) {
   // The branch is ROLLBACK ONLY: the application's statement got the deadlock or timeout, not
   // us. XA COMMIT of a ROLLBACK ONLY branch cannot commit: the server rolls it back, removes
   // it and names the reason (1614 deadlock, 1613 lock wait timeout, 1402 other).
@@ -291,7 +291,7 @@ XaReply MysqlXaConnection::collect_rollback(const Xid& xid, XaReply reply) {
   return reply;
 }
 
-XaReply MysqlXaConnection::check_recover(const Xid& xid, XaReply reply) {
+XaReply MysqlConnection::check_recover(const Xid& xid, XaReply reply) {
   RecoverScan scan = scan_recover();
   if (scan.error) {
     usable_ = false;
@@ -302,14 +302,14 @@ XaReply MysqlXaConnection::check_recover(const Xid& xid, XaReply reply) {
     return reply;  // XAER_NOTA: already completed (or never prepared)
   }
   // Listed, yet unknown to this session: it is still attached to the session that prepared
-  // it, alive or a zombie (reference §2.13). It becomes reachable once that session ends.
+  // it, alive or a zombie (docs/driver-mysql.md). It becomes reachable once that session ends.
   reply.code = XA_RETRY;
   reply.detail +=
       "; XA RECOVER lists it: still attached to another session" + end_previous_holder(xid);
   return reply;
 }
 
-std::optional<XaReply> MysqlXaConnection::settle_previous_holder(const Xid& xid) {
+std::optional<XaReply> MysqlConnection::settle_previous_holder(const Xid& xid) {
   const std::optional<SessionRegistry::Holder> holder = registry_->holder_of(xid);
   if (!holder) return std::nullopt;
   if (holder->connection_id == connection_id_ || registry_->is_open(holder->connection_id)) {
@@ -335,7 +335,7 @@ std::optional<XaReply> MysqlXaConnection::settle_previous_holder(const Xid& xid)
   return std::nullopt;
 }
 
-std::string MysqlXaConnection::end_previous_holder(const Xid& xid) {
+std::string MysqlConnection::end_previous_holder(const Xid& xid) {
   const std::optional<SessionRegistry::Holder> holder = registry_->holder_of(xid);
   const std::string wait = " (retry once that session has ended)";
   if (!holder || holder->connection_id == connection_id_ ||
@@ -360,15 +360,15 @@ std::string MysqlXaConnection::end_previous_holder(const Xid& xid) {
   return " (killed session " + id + ", a lost session of ours that held it; retry)";
 }
 
-Knowledge MysqlXaConnection::knowledge_of(const Xid& xid) const {
+Knowledge MysqlConnection::knowledge_of(const Xid& xid) const {
   return branch_ && branch_->xid == xid ? branch_->knowledge : Knowledge::kNotHere;
 }
 
-int MysqlXaConnection::rollback_code_of(const Xid& xid) const {
+int MysqlConnection::rollback_code_of(const Xid& xid) const {
   return branch_ && branch_->xid == xid ? branch_->rollback_code : XA_RBROLLBACK;
 }
 
-void MysqlXaConnection::remember(const Xid& xid, Knowledge knowledge, int rollback_code) {
+void MysqlConnection::remember(const Xid& xid, Knowledge knowledge, int rollback_code) {
   if (branch_ && branch_->xid == xid) {  // the same branch, one verb on: no copy of its XID
     branch_->knowledge = knowledge;
     branch_->rollback_code = rollback_code;
@@ -377,21 +377,21 @@ void MysqlXaConnection::remember(const Xid& xid, Knowledge knowledge, int rollba
   branch_ = BranchMemory{xid, knowledge, rollback_code};
 }
 
-void MysqlXaConnection::forget_branch(const Xid& xid) {
+void MysqlConnection::forget_branch(const Xid& xid) {
   if (branch_ && branch_->xid == xid) branch_.reset();
 }
 
-void MysqlXaConnection::finished(const Xid& xid, const std::string& detail) {
+void MysqlConnection::finished(const Xid& xid, const std::string& detail) {
   forget_branch(xid);
   finished_ = FinishedBranch{xid, detail};
 }
 
-std::string MysqlXaConnection::where() const {
+std::string MysqlConnection::where() const {
   return "data source '" + registry_->data_source() + "', session " +
          std::to_string(connection_id_);
 }
 
-XaReply MysqlXaConnection::lost_reply() const {
+XaReply MysqlConnection::lost_reply() const {
   return {XAER_RMFAIL, where() + " was lost or discarded earlier; it is not used again"};
 }
 

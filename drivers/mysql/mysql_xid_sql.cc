@@ -1,4 +1,4 @@
-#include "xid_sql.h"
+#include "mysql_xid_sql.h"
 
 #include <span>
 

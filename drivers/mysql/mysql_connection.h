@@ -1,19 +1,19 @@
 // One MariaDB/MySQL session able to carry one XA branch: the driver's XaConnection.
 //
-// Each verb sends one XA statement (X'..',X'..',formatID literals, xid_sql.h) and maps the
-// server's answer with error_mapping.h; this class adds what needs the session: its memory of
+// Each verb sends one XA statement (X'..',X'..',formatID literals, mysql_xid_sql.h) and maps the
+// server's answer with mysql_error_mapping.h; this class adds what needs the session: its memory of
 // the branch (started / ended / rolled back / prepared here), the follow-up statements some
 // answers need (clearing a ROLLBACK ONLY branch, looking at XA RECOVER after 1397, waiting for
 // or killing a departed session of ours that held the branch), and the session's health.
 //
 // The session runs with autocommit=1 and OPT_RECONNECT=false and never changes either: a
-// reconnect would run the application's next statement outside the branch (reference §0.7).
+// reconnect would run the application's next statement outside the branch (docs/driver-mysql.md).
 // A lost session (usable() false) is never used again; every verb then answers XAER_RMFAIL.
 //
 // Thread safety: one thread at a time (the XaConnection contract). The sql::Connection handed
 // to the application belongs to the same thread.
-#ifndef XATM_DRIVERS_MYSQL_MYSQL_XA_CONNECTION_H_
-#define XATM_DRIVERS_MYSQL_MYSQL_XA_CONNECTION_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_CONNECTION_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_CONNECTION_H_
 
 #include <cstdint>
 #include <memory>
@@ -21,10 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "error_mapping.h"
-#include "session_registry.h"
+#include "mysql_error_mapping.h"
+#include "mysql_session_registry.h"
 #include "xatm/driver/resource.h"
-#include "xid_sql.h"
+#include "mysql_xid_sql.h"
 
 namespace sql {
 class Connection;
@@ -32,14 +32,14 @@ class Connection;
 
 namespace xatm::mysql::internal {
 
-class MysqlXaConnection final : public XaConnection {
+class MysqlConnection final : public XaConnection {
  public:
   // Takes over `connection`, an open session whose CONNECTION_ID() is `connection_id`.
-  MysqlXaConnection(std::shared_ptr<SessionRegistry> registry,
+  MysqlConnection(std::shared_ptr<SessionRegistry> registry,
                     std::unique_ptr<sql::Connection> connection, std::uint64_t connection_id);
-  ~MysqlXaConnection() override;
-  MysqlXaConnection(const MysqlXaConnection&) = delete;
-  MysqlXaConnection& operator=(const MysqlXaConnection&) = delete;
+  ~MysqlConnection() override;
+  MysqlConnection(const MysqlConnection&) = delete;
+  MysqlConnection& operator=(const MysqlConnection&) = delete;
 
   XaReply start(const Xid& xid) override;
   XaReply end(const Xid& xid) override;
@@ -99,7 +99,7 @@ class MysqlXaConnection final : public XaConnection {
   XaReply check_recover(const Xid& xid, XaReply reply);
   // Before finishing a branch this session does not hold: when one of our sessions left while
   // holding it, waits (briefly) until the server is done with that session, so that XA COMMIT
-  // does not hit MariaDB's detach window (session_registry.h). A reply when this session failed.
+  // does not hit MariaDB's detach window (mysql_session_registry.h). A reply when this session failed.
   std::optional<XaReply> settle_previous_holder(const Xid& xid);
   // After 1397 for a listed branch: KILLs the session of ours that still holds it (a zombie)
   // and waits until it has ended. What happened, for the reply's detail.
@@ -126,4 +126,4 @@ class MysqlXaConnection final : public XaConnection {
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_MYSQL_XA_CONNECTION_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_CONNECTION_H_

@@ -1,5 +1,5 @@
 // XID literals and XA RECOVER row decoding. Needs no server.
-#include "xid_sql.h"
+#include "mysql_xid_sql.h"
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
 // XA RECOVER needs a privilege. Pure functions, testable without a server.
 //
 // Thread safety: value type and pure functions.
-#ifndef XATM_DRIVERS_MYSQL_SERVER_VERSION_H_
-#define XATM_DRIVERS_MYSQL_SERVER_VERSION_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_SERVER_VERSION_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_SERVER_VERSION_H_
 
 #include <string>
 #include <string_view>
@@ -38,4 +38,4 @@ bool needs_xa_recover_admin(const ServerVersion& version);
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_SERVER_VERSION_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_SERVER_VERSION_H_

@@ -1,4 +1,4 @@
-#include "server_version.h"
+#include "mysql_server_version.h"
 
 #include <charconv>
 #include <tuple>

@@ -1,5 +1,5 @@
 // Server version parsing and the version gate. Needs no server.
-#include "server_version.h"
+#include "mysql_server_version.h"
 
 #include <gtest/gtest.h>
 

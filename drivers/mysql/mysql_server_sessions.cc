@@ -1,4 +1,4 @@
-#include "server_sessions.h"
+#include "mysql_server_sessions.h"
 
 #include <cppconn/connection.h>
 #include <cppconn/exception.h>
@@ -9,7 +9,7 @@
 #include <memory>
 #include <thread>
 
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 
 namespace xatm::mysql::internal {
 namespace {

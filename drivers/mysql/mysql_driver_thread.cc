@@ -1,4 +1,4 @@
-#include "driver_thread.h"
+#include "mysql_driver_thread.h"
 
 #include <mysql_driver.h>
 

@@ -1,12 +1,12 @@
 // How the MySQL driver reads MariaDB/MySQL errors: pure functions, testable without a server.
 //
-// Every rule here comes from reference/xa-rm-semantics.md §2.3, §2.7, §2.8, §2.11 and §2.12
+// Every rule here comes from docs/driver-mysql.md
 // (MariaDB 10.11 as observed, MySQL as documented). Classification is per XA verb: the same
 // server code means different things at XA END and at XA COMMIT.
 //
 // Thread safety: pure functions.
-#ifndef XATM_DRIVERS_MYSQL_ERROR_MAPPING_H_
-#define XATM_DRIVERS_MYSQL_ERROR_MAPPING_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_ERROR_MAPPING_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_ERROR_MAPPING_H_
 
 #include <string>
 #include <string_view>
@@ -43,7 +43,7 @@ inline constexpr int kErrSpecificAccessDenied = 1227;  // MySQL 8 XA RECOVER wit
 inline constexpr int kErrCommandsOutOfSync = 2014;     // CR_COMMANDS_OUT_OF_SYNC: a driver bug
 
 // True when the session is gone and the statement in flight may or may not have taken effect
-// (reference §2.11): client codes 2000-2999 except 2014, 5000-5999, server codes 1927, 1053,
+// (docs/driver-mysql.md): client codes 2000-2999 except 2014, 5000-5999, server codes 1927, 1053,
 // 1158-1161, and errno 0 (the connector's "Connection has been closed" and the like).
 bool is_connection_lost(const SqlError& error);
 
@@ -109,4 +109,4 @@ std::string mask_secret(std::string text, std::string_view secret);
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_ERROR_MAPPING_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_ERROR_MAPPING_H_

@@ -1,15 +1,15 @@
 // Connector/C++'s driver object and its per-thread setup.
 //
 // get_driver_instance() is not thread-safe, and every thread that uses the connector must call
-// Driver::threadInit() first and Driver::threadEnd() before it exits (reference §2.10). The
+// Driver::threadInit() first and Driver::threadEnd() before it exits (docs/driver-mysql.md). The
 // transaction manager calls the XA verbs from its phase threads and the application's threads,
 // so every entry point of the driver calls driver_for_this_thread(): the first call creates the
 // driver under a mutex, and the first call on each thread runs threadInit() and arranges for
 // threadEnd() at that thread's exit.
 //
 // Thread safety: may be called from any thread.
-#ifndef XATM_DRIVERS_MYSQL_DRIVER_THREAD_H_
-#define XATM_DRIVERS_MYSQL_DRIVER_THREAD_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_DRIVER_THREAD_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_DRIVER_THREAD_H_
 
 namespace sql {
 class Driver;
@@ -23,4 +23,4 @@ sql::Driver& driver_for_this_thread();
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_DRIVER_THREAD_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_DRIVER_THREAD_H_

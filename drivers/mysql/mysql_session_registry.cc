@@ -1,4 +1,4 @@
-#include "session_registry.h"
+#include "mysql_session_registry.h"
 
 namespace xatm::mysql::internal {
 namespace {

@@ -3,12 +3,12 @@
 //
 // An XID is always sent as X'<gtrid hex>',X'<bqual hex>',<formatID in decimal>: nothing to
 // escape, no connection character set involved, byte-exact matching on the server
-// (reference §2.2). The limits are checked before sending, so that a server syntax error
+// (docs/driver-mysql.md). The limits are checked before sending, so that a server syntax error
 // (1064) never means "bad XID".
 //
 // Thread safety: pure functions.
-#ifndef XATM_DRIVERS_MYSQL_XID_SQL_H_
-#define XATM_DRIVERS_MYSQL_XID_SQL_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_XID_SQL_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_XID_SQL_H_
 
 #include <cstdint>
 #include <string>
@@ -42,4 +42,4 @@ Result<Xid> decode_recover_row(const RecoverRow& row);
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_XID_SQL_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_XID_SQL_H_

@@ -3,7 +3,7 @@
 //
 // MariaDB keeps a prepared branch attached to the session that prepared it. While that session
 // lives (a lost client connection can leave it alive on the server: a "zombie"), every other
-// session gets 1397 for the XID although XA RECOVER lists it (reference §2.13). And while the
+// session gets 1397 for the XID although XA RECOVER lists it (docs/driver-mysql.md). And while the
 // server tears that session down there is a short window in which XA COMMIT from another
 // session answers OK without committing anything (MariaDB 10.11: the branch is marked detached
 // before InnoDB lets go of its transaction, and XA COMMIT of a detached branch ignores the
@@ -14,8 +14,8 @@
 // with that session, and KILLs it when it is a zombie.
 //
 // Thread safety: every method may be called from any thread (internal mutex).
-#ifndef XATM_DRIVERS_MYSQL_SESSION_REGISTRY_H_
-#define XATM_DRIVERS_MYSQL_SESSION_REGISTRY_H_
+#ifndef XATM_DRIVERS_MYSQL_MYSQL_SESSION_REGISTRY_H_
+#define XATM_DRIVERS_MYSQL_MYSQL_SESSION_REGISTRY_H_
 
 #include <cstdint>
 #include <map>
@@ -70,4 +70,4 @@ class SessionRegistry {
 
 }  // namespace xatm::mysql::internal
 
-#endif  // XATM_DRIVERS_MYSQL_SESSION_REGISTRY_H_
+#endif  // XATM_DRIVERS_MYSQL_MYSQL_SESSION_REGISTRY_H_
