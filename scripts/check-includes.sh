@@ -1,70 +1,160 @@
 #!/usr/bin/env bash
-# Checks the include rules of docs/architecture.md:
-#   - include/ (the installed headers) includes only include/ and the standard/vendor headers;
-#   - drivers/ includes only include/, its own driver's files and vendor headers, never src/ or
-#     testing/ (the driver SDK is include/xatm/driver/);
-#   - src/ never includes testing/ (the crash points reach src/ only through src/testing_hooks.h,
-#     compiled in with XATM_TESTING_HOOKS).
-# Prints every violation as FILE:LINE: rule, and exits 1 if there is one. Run from anywhere.
+# Checks the include rules of docs/architecture.md ("Include rules"):
+#   - include/ (the installed API and SDK) includes only include/ and system/vendor headers:
+#     never src/, testing/ or a driver;
+#   - drivers/<d>/ includes only include/, its own files (drivers/<d>/ and drivers/<d>/include/)
+#     and vendor headers: never src/, testing/ (the fake RM included) or another driver;
+#   - src/ never includes testing/ or a driver; the crash points reach src/ only through
+#     src/testing_hooks.h, whose include of testing/crash_points.h is compiled only with
+#     XATM_TESTING_HOOKS.
+# tools/, tests/, bench/, examples/ and testing/ may include anything.
+#
+# Every #include "..." and #include <...> is resolved the way a compiler with the build's include
+# paths would find it: a quoted one first against the including file's directory, then against the
+# directories the file's own target may use (allowed), then against every other include root of the
+# tree (src/, the repository root, testing/, testing/fake/include/, the drivers'). What it resolves
+# to decides; a header found nowhere in the tree is a system or vendor header and is not checked.
+# Prints every violation as FILE:LINE: rule, exits 1 if there is one. Runs from any directory.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo_root}"
 
-violations=0
-report() {
-  echo "$1: $2"
-  violations=$((violations + 1))
-}
+shopt -s nullglob
+drivers=()
+for dir in drivers/*/; do
+  drivers+=("${dir%/}")
+done
 
-# Where a quoted include of FILE resolves among DIRS (relative to the repository); empty if none.
+# Include roots of the build that a target outside the rules' allowance could reach.
+other_roots=(src . testing testing/fake/include)
+for driver in "${drivers[@]}"; do
+  other_roots+=("${driver}/include" "${driver}")
+done
+
+violations=0
+exempt=""  # the one resolved path check() lets through for the current file
+
+# resolve KIND FILE TARGET ROOT...: the repository-relative path the include names, or nothing.
 resolve() {
-  local file="$1" target="$2"
-  shift 2
+  local kind="$1" file="$2" target="$3"
+  shift 3
+  local dirs=("$@")
+  if [[ "${kind}" == '"' ]]; then
+    dirs=("$(dirname "${file}")" "${dirs[@]}")
+  fi
   local dir
-  for dir in "$(dirname "${file}")" "$@"; do
+  for dir in "${dirs[@]}"; do
     if [[ -f "${dir}/${target}" ]]; then
-      realpath --relative-to=. "${dir}/${target}"
+      realpath -m --relative-to=. "${dir}/${target}"
       return
     fi
   done
 }
 
-# A quoted include that names a file under src/ or testing/ (as the build's private include
-# paths would find it).
-internal_target() {
-  local target="$1"
-  if [[ -f "src/${target}" ]]; then echo "src/${target}"; return; fi
-  if [[ -f "${target}" && ( "${target}" == src/* || "${target}" == testing/* ) ]]; then echo "${target}"; return; fi
-  if [[ -f "testing/${target}" ]]; then echo "testing/${target}"; fi
+# Which area of the tree PATH is in: include, src, testing, drivers/<d>, or other.
+area_of() {
+  local path="$1" driver
+  case "${path}" in
+    include/*) echo include ;;
+    src/*) echo src ;;
+    testing/*) echo testing ;;
+    drivers/*)
+      for driver in "${drivers[@]}"; do
+        if [[ "${path}" == "${driver}/"* ]]; then
+          echo "${driver}"
+          return
+        fi
+      done
+      echo drivers ;;
+    *) echo other ;;
+  esac
 }
 
-while IFS= read -r file; do
-  driver_include=""
-  if [[ "${file}" == drivers/* ]]; then
-    driver_dir="$(echo "${file}" | cut -d/ -f1-2)"
-    driver_include="${driver_dir}/include"
-  fi
-  while IFS=: read -r line target; do
-    resolved="$(resolve "${file}" "${target}" include ${driver_include:+"${driver_include}"} ${driver_dir:+"${driver_dir}"})"
-    if [[ -n "${resolved}" && "${resolved}" != src/* && "${resolved}" != testing/* ]]; then
-      continue  # its own header, the public API or the SDK
+# includes_of FILE: LINE<TAB>KIND<TAB>TARGET for every #include of FILE (KIND: " or <).
+includes_of() {
+  awk '
+    match($0, /^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^">]+[">]/) {
+      s = substr($0, RSTART, RLENGTH)
+      sub(/^[[:space:]]*#[[:space:]]*include[[:space:]]*/, "", s)
+      printf "%d\t%s\t%s\n", NR, substr(s, 1, 1), substr(s, 2, length(s) - 2)
+    }' "$1"
+}
+
+# check FILE RULE ALLOWED_AREAS ROOT...: every include of FILE that resolves into the tree must
+# resolve into one of ALLOWED_AREAS (space-separated areas of area_of); ROOT... are the include
+# roots FILE's target may use.
+check() {
+  local file="$1" rule="$2" allowed_areas="$3"
+  shift 3
+  local roots=("$@")
+  local line kind target resolved area
+  while IFS=$'\t' read -r line kind target; do
+    resolved="$(resolve "${kind}" "${file}" "${target}" "${roots[@]}" "${other_roots[@]}")"
+    [[ -n "${resolved}" ]] || continue  # a system or vendor header
+    [[ "${resolved}" != "${exempt}" ]] || continue
+    area="$(area_of "${resolved}")"
+    if [[ " ${allowed_areas} " != *" ${area} "* ]]; then
+      echo "${file}:${line}: includes ${resolved}: ${rule}"
+      violations=$((violations + 1))
     fi
-    internal="${resolved:-$(internal_target "${target}")}"
-    [[ -n "${internal}" ]] || continue  # a vendor header found through the vendor's paths
-    report "${file}:${line}" "includes ${internal} (include/ and drivers/ must not include src/ or testing/)"
-  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "${file}" |
-           sed -E 's/^([0-9]+):.*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1:\2/')
-done < <(find include drivers -type f \( -name '*.h' -o -name '*.cc' \) | sort)
+  done < <(includes_of "${file}")
+}
+
+sources() { find "$@" -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.cc' -o -name '*.cpp' \) | sort; }
 
 while IFS= read -r file; do
-  while IFS=: read -r line target; do
-    if [[ "${target}" == testing/* || "${target}" == ../testing/* ]]; then
-      report "${file}:${line}" "includes ${target} (src/ reaches testing/ only through testing_hooks.h)"
+  check "${file}" "include/ includes only include/ (never src/, testing/ or a driver)" \
+    "include" include
+done < <(sources include)
+
+while IFS= read -r file; do
+  driver=""
+  for candidate in "${drivers[@]}"; do
+    if [[ "${file}" == "${candidate}/"* ]]; then
+      driver="${candidate}"
     fi
-  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "${file}" |
-           sed -E 's/^([0-9]+):.*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1:\2/')
-done < <(find src -type f \( -name '*.h' -o -name '*.cc' \) ! -name testing_hooks.h | sort)
+  done
+  if [[ -n "${driver}" ]]; then
+    check "${file}" \
+      "${driver}/ includes only include/xatm/ and its own files (never src/, testing/ or another driver)" \
+      "include ${driver}" include "${driver}/include" "${driver}"
+  else
+    check "${file}" "drivers/ includes only include/xatm/ (never src/ or testing/)" \
+      "include" include
+  fi
+done < <(sources drivers)
+
+# src/testing_hooks.h, the one door from src/ to testing/: it may include testing/crash_points.h
+# (and nothing else of testing/, checked with the rest of src/ below), only inside
+# #ifdef XATM_TESTING_HOOKS (before any #else), so that a release build includes none of it.
+hooks=src/testing_hooks.h
+if [[ -f "${hooks}" ]]; then
+  while IFS=$'\t' read -r line what; do
+    echo "${hooks}:${line}: ${what}"
+    violations=$((violations + 1))
+  done < <(awk '
+    /^[[:space:]]*#[[:space:]]*if/ {
+      depth++
+      hooks_at[depth] = ($0 ~ /^[[:space:]]*#[[:space:]]*ifdef[[:space:]]+XATM_TESTING_HOOKS([[:space:]]|$)/ ||
+                         $0 ~ /^[[:space:]]*#[[:space:]]*if[[:space:]]+defined[[:space:](]+XATM_TESTING_HOOKS/)
+    }
+    /^[[:space:]]*#[[:space:]]*(else|elif)/ { hooks_at[depth] = 0 }
+    /^[[:space:]]*#[[:space:]]*endif/ { hooks_at[depth] = 0; depth-- }
+    /^[[:space:]]*#[[:space:]]*include[[:space:]]*["<](\.\.\/)*testing\/crash_points\.h[">]/ {
+      guarded = 0
+      for (d = 1; d <= depth; d++) if (hooks_at[d]) guarded = 1
+      if (!guarded) printf "%d\tincludes testing/crash_points.h outside #ifdef XATM_TESTING_HOOKS\n", NR
+    }' "${hooks}")
+fi
+
+while IFS= read -r file; do
+  exempt=""
+  [[ "${file}" == "${hooks}" ]] && exempt=testing/crash_points.h  # checked above
+  check "${file}" \
+    "src/ never includes testing/ (crash points only through src/testing_hooks.h) nor a driver" \
+    "include src" src include
+done < <(sources src)
 
 if [[ ${violations} -ne 0 ]]; then
   echo "check-includes: ${violations} violation(s) of the include rules (docs/architecture.md)" >&2

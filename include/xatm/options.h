@@ -24,8 +24,8 @@ struct Options {
   bool create_log_if_missing = false;
   // The size of each decision log segment file (FileLogOptions::max_segment_bytes), 64 KiB..1 GiB.
   std::uint64_t log_segment_bytes = 16 << 20;
-  // A transaction's timeout unless begin() is given one. Past it the transaction can only roll
-  // back: nothing more is enlisted and no COMMIT decision is logged.
+  // A transaction's timeout unless begin() is given one (1 ms .. 2^32-1 ms, as begin()'s). Past it
+  // the transaction can only roll back: nothing more is enlisted and no COMMIT decision is logged.
   std::chrono::milliseconds default_timeout{60'000};
   // Threads that run the phases of a transaction's branches in parallel (the committing thread
   // works too). Branches whose sessions split verbs (PostgreSQL) need none: they overlap the
@@ -33,8 +33,10 @@ struct Options {
   std::size_t phase_threads = 4;
   // Idle sessions kept per data source for reuse.
   std::size_t max_idle_connections = 16;
-  // Every duration below must be 0 or more and at most a day (recovery_grace: 1 s .. 30 days);
-  // start() refuses others with kInvalidArgument naming the field.
+  // The durations below are checked by start(), which refuses a value out of its range with
+  // kInvalidArgument naming the field: phase2_retry_window and recovery_interval 0 .. 1 day,
+  // phase2_retry_backoff 1 ms .. 1 day, phase2_retry_backoff_max phase2_retry_backoff .. 1 day,
+  // recovery_grace 1 s .. 30 days.
   //
   // How long commit()/rollback() retry a branch that answered XAER_RMFAIL or XA_RETRY in phase 2
   // before leaving it to recovery (the decision is final either way).

@@ -107,9 +107,10 @@ Result<std::vector<InDoubtBranch>> find_prepared_branches(const std::vector<Reso
 
 class Recoverer {
  public:
-  // `resources` are borrowed and must outlive the Recoverer. REQUIRES:
-  // validate_recovery_options(options) is OK; otherwise every pass leaves every branch and
-  // reports the problem.
+  // `resources` are borrowed and must outlive the Recoverer. If
+  // validate_recovery_options(options) is not OK, a pass still commits the branches whose COMMIT
+  // decision is in the log (that needs no option), but rolls nothing back: every other branch is
+  // left as it is and the report names the invalid option.
   Recoverer(DecisionLog& log, std::vector<Resource*> resources, RecoveryOptions options);
 
   // Looks without touching anything: what `run` would do.

@@ -98,7 +98,7 @@ TEST_P(ReturnCodeTest, PrepareRmfailIsANoVoteAndTheMaybePreparedBranchIsRolledBa
   EXPECT_FALSE(outcome.pending());
 }
 
-TEST_P(ReturnCodeTest, PrepareRmfailRollbackIsRetriedUntilTheRmAnswers) {
+TEST_P(ReturnCodeTest, PrepareRmfailRollbackIsRetriedOnAFreshSession) {
   b_->script(Verb::kPrepare, {.code = XAER_RMFAIL, .applied = true});
   b_->script(Verb::kConnect, {});  // the session enlist opens
   b_->script(Verb::kConnect, {.code = XAER_RMFAIL});  // the RM is still down
@@ -234,7 +234,7 @@ TEST_P(ReturnCodeTest, RollbackNotaIsSuccess) {
   EXPECT_EQ(b_->calls().back().code, XAER_NOTA);
 }
 
-TEST_P(ReturnCodeTest, RollbackRmfailIsRetriedUntilTheRmAnswers) {
+TEST_P(ReturnCodeTest, RollbackRmfailIsRetriedOnAFreshSession) {
   b_->script(Verb::kPrepare, {.code = XA_RBROLLBACK});
   a_->script(Verb::kRollback, {.code = XAER_RMFAIL});
   Transaction tx = begin_on({"a", "b"});
