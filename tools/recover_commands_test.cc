@@ -53,37 +53,94 @@ TEST_F(RecoverCommandsTest, UnknownConfigKeyIsRefusedWithItsPath) {
   Result<ToolConfig> extra = parse_tool_config(
       R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql", "user": "u", "colour": 1}]})");
   ASSERT_FALSE(extra.ok());
-  EXPECT_NE(extra.status().message().find("data_sources[0].colour: unknown key"), std::string::npos);
+  EXPECT_NE(extra.status().message().find("data_sources[0]: unknown key 'colour'"), std::string::npos)
+      << extra.status().message();
 }
 
 // A port outside 1..65535 is refused by name, never wrapped into another port (70000 used to
 // become PostgreSQL port 4464; MariaDB took 99999).
 TEST_F(RecoverCommandsTest, PortsAndTimeoutsOutOfRangeAreRefusedByName) {
-  for (const std::string source :
-       {R"({"name": "a", "driver": "postgresql", "port": 70000})",
-        R"({"name": "a", "driver": "postgresql", "port": 0})",
-        R"({"name": "a", "driver": "mysql", "user": "u", "port": 99999})",
-        R"({"name": "a", "driver": "mysql", "user": "u", "port": -1})",
-        R"({"name": "a", "driver": "mysql", "user": "u", "port": 18446744073709551615})",
-        R"({"name": "a", "driver": "mysql", "user": "u", "port": 3306.5})"}) {
+  const std::string out_of_range = "data_sources[0]: 'port' must be a whole number from 1 to 65535";
+  const std::string not_a_number = "data_sources[0].port: expected a string or an integer";
+  for (const auto& [source, expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"name": "a", "driver": "postgresql", "port": 70000})", out_of_range},
+           {R"({"name": "a", "driver": "postgresql", "port": 0})", out_of_range},
+           {R"({"name": "a", "driver": "mysql", "user": "u", "port": 99999})", out_of_range},
+           {R"({"name": "a", "driver": "mysql", "user": "u", "port": -1})", out_of_range},
+           {R"({"name": "a", "driver": "mysql", "user": "u", "port": 18446744073709551615})",
+            out_of_range},
+           {R"({"name": "a", "driver": "mysql", "user": "u", "port": "3306x"})", out_of_range},
+           {R"({"name": "a", "driver": "mysql", "user": "u", "port": 3306.5})", not_a_number}}) {
     Result<ToolConfig> config = parse_tool_config(
         R"({"node_name": "n", "log_dir": "/x", "data_sources": [)" + source + "]}");
     ASSERT_FALSE(config.ok()) << source;
     EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(config.status().message().find("data_sources[0].port: expected an integer from 1 to 65535"),
-              std::string::npos)
+    EXPECT_NE(config.status().message().find(expected), std::string::npos)
         << config.status().message();
+    for (const char* value : {"70000", "99999", "-1", "18446744073709551615", "3306"}) {
+      EXPECT_EQ(config.status().message().find(value), std::string::npos)
+          << config.status().message();
+    }
   }
   Result<ToolConfig> timeout = parse_tool_config(
       R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql",
           "user": "u", "write_timeout_s": 0}]})");
   ASSERT_FALSE(timeout.ok());
-  EXPECT_NE(timeout.status().message().find("data_sources[0].write_timeout_s"), std::string::npos)
+  // write_timeout_s is the driver's write_timeout, spelled as the config file always has.
+  EXPECT_NE(timeout.status().message().find(
+                "data_sources[0]: 'write_timeout' must be a whole number from 1 to 86400"),
+            std::string::npos)
       << timeout.status().message();
   Result<ToolConfig> valid = parse_tool_config(
       R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "postgresql",
           "port": 65535}, {"name": "b", "driver": "mysql", "user": "u", "port": 1, "write_timeout_s": 7}]})");
   EXPECT_TRUE(valid.ok()) << valid.status().message();
+}
+
+// A data source is its driver's settings (data_source_from_settings): every key the driver
+// knows is a key of the file, and only those.
+TEST_F(RecoverCommandsTest, DataSourceKeysAreTheDriversSettings) {
+  auto parse = [](const std::string& source) {
+    return parse_tool_config(R"({"node_name": "n", "log_dir": "/x", "data_sources": [)" + source +
+                             "]}");
+  };
+  Result<ToolConfig> mysql = parse(
+      R"({"name": "a", "driver": "mysql", "host": "db1", "port": "3307", "unix_socket": "",
+          "user": "u", "password_env": "XATM_TOOL_TEST_SECRET", "database": "d",
+          "connect_timeout": 2, "read_timeout_s": 3, "write_timeout_s": 4})");
+  EXPECT_TRUE(mysql.ok()) << mysql.status().message();
+  Result<ToolConfig> postgresql = parse(
+      R"({"name": "b", "driver": "postgresql", "conninfo": "sslmode=disable", "host": "/run/pg",
+          "port": 5433, "user": "u", "password_env": "XATM_TOOL_TEST_SECRET", "dbname": "d",
+          "connect_timeout_s": 9})");
+  EXPECT_TRUE(postgresql.ok()) << postgresql.status().message();
+
+  auto refused = [&parse](const std::string& source, const std::string& expected) {
+    Result<ToolConfig> config = parse(source);
+    ASSERT_FALSE(config.ok()) << source;
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(config.status().message().find(expected), std::string::npos)
+        << config.status().message();
+    EXPECT_EQ(config.status().message().find("s3cret"), std::string::npos)
+        << config.status().message();
+  };
+  refused(R"({"name": "a", "driver": "mysql", "prot": 3306})",
+          "config.data_sources[0]: unknown key 'prot' (known: name, host, port,");
+  refused(R"({"name": "a", "driver": "postgresql", "database": "d"})",
+          "config.data_sources[0]: unknown key 'database' (known: name, conninfo,");
+  refused(R"({"name": "a", "driver": "mysql", "connect_timeout": 2, "connect_timeout_s": 2})",
+          "config.data_sources[0]: key 'connect_timeout' (or connect_timeout_s) is given twice");
+  refused(R"({"name": "a", "driver": "mysql", "password": "s3cret"})",
+          "config.data_sources[0].password: a password is never written in the config file: use "
+          "password_file or password_env");
+  refused(R"({"name": "a", "driver": "postgresql", "user": ["s3cret"]})",
+          "config.data_sources[0].user: expected a string or an integer");
+  refused(R"({"name": "a", "driver": "postgresql", "port": true})",
+          "config.data_sources[0].port: expected a string or an integer");
+  refused(R"({"driver": "postgresql", "dbname": "d"})",
+          "config.data_sources[0]: key 'name' is missing or empty");
+  refused(R"({"name": "a", "driver": "postgresql", "conninfo": "colour=blue password=s3cret"})",
+          "config.data_sources[0]: data source 'a': invalid conninfo");
 }
 
 TEST_F(RecoverCommandsTest, XaSwitchDataSourcesAreLoadedOrRefusedByName) {

@@ -1,12 +1,12 @@
 #include "tool_config.h"
 
-#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
+#include "xatm/driver/open_info.h"
 #include "xatm/xa_switch.h"
 #include "xatm/xid.h"
 #ifdef XATM_TOOL_WITH_MYSQL
@@ -43,25 +43,6 @@ Result<std::string> string_field(const Json& object, const std::string& path, co
   return value;
 }
 
-// An integer field in [min, max]; `fallback` when absent. Out-of-range values are refused, never
-// wrapped (a port of 70000 must not quietly become 4464).
-[[maybe_unused]] Result<long> number_field(const Json& object, const std::string& path, const char* key, long fallback,
-                          long min, long max) {
-  auto it = object.find(key);
-  if (it == object.end()) return fallback;
-  // JSON integers above INT64_MAX arrive unsigned; they are out of every range here.
-  const bool integer = it->is_number_integer() &&
-                       (!it->is_number_unsigned() || it->get<std::uint64_t>() <= static_cast<std::uint64_t>(max));
-  if (!integer || it->get<long>() < min || it->get<long>() > max) {
-    return invalid_argument_error(path + "." + key + ": expected an integer from " + std::to_string(min) +
-                                  " to " + std::to_string(max));
-  }
-  return it->get<long>();
-}
-
-constexpr long kMaxPort = 65535;
-constexpr long kMaxTimeoutSeconds = 86400;
-
 // The secret read from the file named by `file_key` or the environment variable named by
 // `env_key`; empty when neither is given.
 Result<std::string> secret(const Json& object, const std::string& path, const char* file_key,
@@ -90,66 +71,57 @@ Result<std::string> secret(const Json& object, const std::string& path, const ch
   return std::string();
 }
 
-[[maybe_unused]] Result<std::string> password(const Json& object, const std::string& path) {
-  return secret(object, path, "password_file", "password_env");
+// The settings of a driver's data source (include/xatm/driver/open_info.h), for the driver's
+// data_source_from_settings(), which alone knows the keys: every key of `object` but `driver`,
+// a JSON string as it is and a JSON integer as its decimal text (the driver judges the range);
+// password_file or password_env becomes the setting "password". A password written in the file
+// is refused.
+[[maybe_unused]] Result<driver::Settings> source_settings(const Json& object,
+                                                          const std::string& path) {
+  if (object.contains("password")) {
+    return invalid_argument_error(path + ".password: a password is never written in the config "
+                                  "file: use password_file or password_env");
+  }
+  driver::Settings settings;
+  for (const auto& [key, value] : object.items()) {
+    if (key == "driver" || key == "password_file" || key == "password_env") continue;
+    if (value.is_string()) {
+      settings.emplace_back(key, value.get<std::string>());
+    } else if (value.is_number_integer()) {
+      settings.emplace_back(key, value.dump());
+    } else {
+      return invalid_argument_error(path + "." + key + ": expected a string or an integer");
+    }
+  }
+  if (object.contains("password_file") || object.contains("password_env")) {
+    XATM_ASSIGN_OR_RETURN(auto password, secret(object, path, "password_file", "password_env"));
+    settings.emplace_back("password", std::move(password));
+  }
+  return settings;
 }
 
-Result<std::unique_ptr<Resource>> mysql_source([[maybe_unused]] const Json& object, const std::string& path) {
+// The Resource of a DataSource a driver made from the settings of the object at `path`.
+template <typename DataSource>
+Result<std::unique_ptr<Resource>> driver_source(Result<DataSource> source, const std::string& path) {
+  if (!source.ok()) return source.status().with_context(path);
+  return make_resource(std::move(*source));  // the driver's, by argument-dependent lookup
+}
+
+Result<std::unique_ptr<Resource>> mysql_source([[maybe_unused]] const Json& object,
+                                               const std::string& path) {
 #ifdef XATM_TOOL_WITH_MYSQL
-  XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "host", "port", "unix_socket", "user",
-                                                 "password_file", "password_env", "database",
-                                                 "connect_timeout_s", "read_timeout_s", "write_timeout_s"}));
-  mysql::DataSource source;
-  XATM_ASSIGN_OR_RETURN(auto name, string_field(object, path, "name", true));
-  XATM_ASSIGN_OR_RETURN(auto host, string_field(object, path, "host", false));
-  XATM_ASSIGN_OR_RETURN(auto socket, string_field(object, path, "unix_socket", false));
-  XATM_ASSIGN_OR_RETURN(auto user, string_field(object, path, "user", true));
-  XATM_ASSIGN_OR_RETURN(auto database, string_field(object, path, "database", false));
-  XATM_ASSIGN_OR_RETURN(auto port, number_field(object, path, "port", 3306, 1, kMaxPort));
-  XATM_ASSIGN_OR_RETURN(auto connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(auto read_timeout, number_field(object, path, "read_timeout_s", 30, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(auto write_timeout, number_field(object, path, "write_timeout_s", 30, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(auto secret, password(object, path));
-  source.name = name;
-  if (!host.empty()) source.host = host;
-  source.unix_socket = socket;
-  source.port = static_cast<unsigned>(port);
-  source.user = user;
-  source.password = secret;
-  source.database = database;
-  source.connect_timeout = std::chrono::seconds(connect_timeout);
-  source.read_timeout = std::chrono::seconds(read_timeout);
-  source.write_timeout = std::chrono::seconds(write_timeout);
-  return mysql::make_resource(std::move(source));
+  XATM_ASSIGN_OR_RETURN(auto settings, source_settings(object, path));
+  return driver_source(mysql::data_source_from_settings(settings), path);
 #else
   return invalid_argument_error(path + ".driver: this xatm-recover was built without the mysql driver");
 #endif
 }
 
 Result<std::unique_ptr<Resource>> postgresql_source([[maybe_unused]] const Json& object,
-                                                     const std::string& path) {
+                                                    const std::string& path) {
 #ifdef XATM_TOOL_WITH_POSTGRESQL
-  XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "conninfo", "host", "port", "user",
-                                                 "password_file", "password_env", "dbname",
-                                                 "connect_timeout_s"}));
-  postgresql::DataSource source;
-  XATM_ASSIGN_OR_RETURN(auto name, string_field(object, path, "name", true));
-  XATM_ASSIGN_OR_RETURN(auto conninfo, string_field(object, path, "conninfo", false));
-  XATM_ASSIGN_OR_RETURN(auto host, string_field(object, path, "host", false));
-  XATM_ASSIGN_OR_RETURN(auto user, string_field(object, path, "user", false));
-  XATM_ASSIGN_OR_RETURN(auto dbname, string_field(object, path, "dbname", false));
-  XATM_ASSIGN_OR_RETURN(auto port, number_field(object, path, "port", 0, 1, kMaxPort));
-  XATM_ASSIGN_OR_RETURN(auto connect_timeout, number_field(object, path, "connect_timeout_s", 5, 1, kMaxTimeoutSeconds));
-  XATM_ASSIGN_OR_RETURN(auto secret, password(object, path));
-  source.name = name;
-  source.conninfo = conninfo;
-  if (!host.empty()) source.host = host;
-  if (port != 0) source.port = static_cast<std::uint16_t>(port);
-  if (!user.empty()) source.user = user;
-  if (!dbname.empty()) source.dbname = dbname;
-  if (!secret.empty()) source.password = secret;
-  source.connect_timeout = std::chrono::seconds(connect_timeout);
-  return postgresql::make_resource(std::move(source));
+  XATM_ASSIGN_OR_RETURN(auto settings, source_settings(object, path));
+  return driver_source(postgresql::data_source_from_settings(settings), path);
 #else
   return invalid_argument_error(path + ".driver: this xatm-recover was built without the postgresql driver");
 #endif

@@ -7,13 +7,16 @@
 //      {"name": "billing", "driver": "postgresql", "conninfo": "host=/run/postgresql dbname=billing",
 //       "password_env": "BILLING_PASSWORD"}]}
 //
-// Keys per driver — mysql: name, driver, host, port, unix_socket, user, password_file,
-// password_env, database, connect_timeout_s, read_timeout_s; postgresql: name, driver, conninfo,
-// host, port, user, password_file, password_env, dbname, connect_timeout_s; xa_switch (any XA
-// resource manager, docs/xa-switch.md): name, driver, library, symbol, and the xa_open info string
-// as one of open_info, open_info_file, open_info_env. Unknown keys are
-// errors. A password is never written in the file itself: it is read from `password_file`
-// (trailing newline removed) or the environment variable `password_env`, and never printed.
+// A mysql (or mariadb) or postgresql data source is its driver's settings: every key but
+// `driver` goes, as text (a JSON integer as its decimal digits), to the driver's
+// data_source_from_settings(), which alone knows the keys, their ranges and the two spellings of
+// the timeouts (connect_timeout_s = connect_timeout), and refuses an unknown key or a key given
+// twice by name; mysql.h and postgresql.h list them. A password is never written in the file
+// itself (a `password` key is refused): it is read from `password_file` (trailing newline
+// removed) or the environment variable `password_env`, handed to the driver as the setting
+// `password`, and never printed. xa_switch (any XA resource manager, docs/xa-switch.md) takes
+// name, driver, library, symbol, and the xa_open info string as one of open_info,
+// open_info_file, open_info_env; other keys are errors.
 //
 // Thread safety: plain functions and values.
 #ifndef XATM_TOOLS_TOOL_CONFIG_H_
@@ -35,7 +38,8 @@ struct ToolConfig {
 };
 
 // Parses the JSON text of a config file. kInvalidArgument naming the key (as a JSON path, e.g.
-// "data_sources[1].drivr") and what is wrong with it.
+// "config.data_sources[1].drivr", or the data source's path and the driver's message naming the
+// key: "config.data_sources[1]: unknown key 'prot' (known: ...)") and what is wrong with it.
 Result<ToolConfig> parse_tool_config(const std::string& json_text);
 
 // Reads and parses the file at `path` (kNotFound when it cannot be read).

@@ -1,5 +1,5 @@
 // xatm_mysql_xa_switch: the MySQL driver as a standard xa_switch_t (see switch_export.h).
-#include <charconv>
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -12,16 +12,6 @@
 
 namespace xatm::mysql {
 namespace {
-
-Result<unsigned> parse_number(const std::string& key, const std::string& value, unsigned max) {
-  unsigned number = 0;
-  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (error != std::errc() || end != value.data() + value.size() || number > max) {
-    return invalid_argument_error("xa_open info string: '" + key + "' must be a number from 0 to " +
-                                  std::to_string(max));
-  }
-  return number;
-}
 
 // One Resource per distinct info string, shared by every rmid and thread that opens it: the
 // driver's sessions of one data source keep track of each other (which server sessions are
@@ -58,40 +48,12 @@ xatm::driver::SwitchExport& exported() {
 }  // namespace
 
 Result<DataSource> data_source_from_open_info(std::string_view info) {
-  Result<xatm::driver::OpenInfo> pairs = xatm::driver::parse_open_info(info);
-  if (!pairs.ok()) return pairs.status();
-  DataSource config{.name = "xatm-mysql"};
-  for (const auto& [key, value] : *pairs) {
-    if (key == "name") {
-      config.name = value;
-    } else if (key == "host") {
-      config.host = value;
-    } else if (key == "port") {
-      Result<unsigned> port = parse_number(key, value, 65535);
-      if (!port.ok()) return port.status();
-      config.port = *port;
-    } else if (key == "unix_socket") {
-      config.unix_socket = value;
-    } else if (key == "user") {
-      config.user = value;
-    } else if (key == "password") {
-      config.password = value;
-    } else if (key == "database") {
-      config.database = value;
-    } else if (key == "connect_timeout" || key == "read_timeout" || key == "write_timeout") {
-      Result<unsigned> seconds = parse_number(key, value, 86400);
-      if (!seconds.ok()) return seconds.status();
-      std::chrono::seconds& field = key == "connect_timeout" ? config.connect_timeout
-                                    : key == "read_timeout"  ? config.read_timeout
-                                                             : config.write_timeout;
-      field = std::chrono::seconds(*seconds);
-    } else {
-      return invalid_argument_error(
-          "xa_open info string: unknown key '" + key +
-          "' (known: name, host, port, unix_socket, user, password, database, connect_timeout, "
-          "read_timeout, write_timeout)");
-    }
-  }
+  XATM_ASSIGN_OR_RETURN(xatm::driver::Settings settings, xatm::driver::parse_open_info(info));
+  const bool named = std::any_of(settings.begin(), settings.end(),
+                                 [](const auto& setting) { return setting.first == "name"; });
+  if (!named) settings.emplace_back("name", "xatm-mysql");
+  Result<DataSource> config = data_source_from_settings(settings);
+  if (!config.ok()) return config.status().with_context("xa_open info string");
   return config;
 }
 

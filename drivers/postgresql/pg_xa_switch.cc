@@ -22,18 +22,13 @@ xatm::driver::SwitchExport& exported() {
 }  // namespace
 
 Result<DataSource> data_source_from_open_info(std::string_view info) {
-  Result<xatm::driver::OpenInfo> pairs = xatm::driver::parse_open_info(info);
-  if (!pairs.ok()) return pairs.status();
-  DataSource config{.name = "xatm-postgresql"};
-  // Everything but `name` goes to libpq as it came, re-quoted; libpq judges the keywords.
-  for (const auto& [key, value] : *pairs) {
-    if (key == "name") {
-      config.name = value;
-      continue;
-    }
-    if (!config.conninfo.empty()) config.conninfo += ' ';
-    config.conninfo += key + "=" + xatm::driver::quote_open_info_value(value);
-  }
+  // The info string is a libpq conninfo plus `name`: only that pair is taken out, and the rest
+  // goes to libpq exactly as written (never re-quoted).
+  XATM_ASSIGN_OR_RETURN(xatm::driver::TakenKey name,
+                        xatm::driver::take_open_info_key(info, "name"));
+  Result<DataSource> config = data_source_from_settings(
+      {{"name", name.value.value_or("xatm-postgresql")}, {"conninfo", std::move(name.rest)}});
+  if (!config.ok()) return config.status().with_context("xa_open info string");
   return config;
 }
 

@@ -34,7 +34,7 @@ inline void register_fake_rm(const std::shared_ptr<fake::FakeResource>& rm) {
 }
 
 inline Result<std::shared_ptr<Resource>> fake_resource_from_info(std::string_view info) {
-  Result<driver::OpenInfo> pairs = driver::parse_open_info(info);
+  Result<driver::Settings> pairs = driver::parse_open_info(info);
   if (!pairs.ok()) return pairs.status();
   FakeSwitchRegistry& registry = FakeSwitchRegistry::instance();
   std::lock_guard lock(registry.mutex);

@@ -33,6 +33,19 @@ TEST(MysqlOpenInfoTest, DefaultsAreTheDataSourceDefaults) {
   EXPECT_EQ(config->read_timeout, DataSource{}.read_timeout);
 }
 
+// The info string is read by data_source_from_settings: the same keys, spellings and checks.
+TEST(MysqlOpenInfoTest, KeysAreThoseOfTheSettings) {
+  Result<DataSource> config = data_source_from_open_info("user=app write_timeout_s=9");
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->write_timeout, std::chrono::seconds(9));
+  Result<DataSource> twice = data_source_from_open_info("name=a user=app name=hunter2");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "xa_open info string: key 'name' is given twice");
+  Result<DataSource> empty = data_source_from_open_info("name='' user=app");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(), "xa_open info string: key 'name' is missing or empty");
+}
+
 TEST(MysqlOpenInfoTest, ErrorsNameTheKeyAndNeverTheValue) {
   Result<DataSource> unknown = data_source_from_open_info("user=app passwd=hunter2");
   ASSERT_FALSE(unknown.ok());
@@ -40,11 +53,11 @@ TEST(MysqlOpenInfoTest, ErrorsNameTheKeyAndNeverTheValue) {
   EXPECT_NE(unknown.status().message().find("unknown key 'passwd'"), std::string::npos);
   EXPECT_EQ(unknown.status().message().find("hunter2"), std::string::npos);
 
-  for (const char* port : {"port=abc", "port=70000", "port=-1", "port=33o6"}) {
+  for (const char* port : {"port=abc", "port=70000", "port=-1", "port=33o6", "port=0"}) {
     Result<DataSource> bad = data_source_from_open_info(port);
     ASSERT_FALSE(bad.ok()) << port;
     EXPECT_EQ(bad.status().message(),
-              "xa_open info string: 'port' must be a number from 0 to 65535");
+              "xa_open info string: 'port' must be a whole number from 1 to 65535");
   }
   Result<DataSource> unterminated = data_source_from_open_info("password='hunter2");
   ASSERT_FALSE(unterminated.ok());

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "xatm/driver/open_info.h"
 #include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/xa.h"
@@ -85,10 +86,18 @@ std::unique_ptr<Resource> make_resource(DataSource config);
 // kInvalidArgument when `data_source` is not a MySQL/MariaDB data source.
 Result<sql::Connection*> connection(Transaction& tx, std::string_view data_source);
 
-// The DataSource an xa_open info string describes (the syntax of docs/xa-switch.md:
-// `key=value` pairs, values with spaces in single quotes). Keys: name, host, port, unix_socket,
-// user, password, database, connect_timeout, read_timeout, write_timeout (seconds). kInvalidArgument
-// naming the key for an unknown key or a bad number; never quoting a value.
+// The DataSource that `settings` describe: the one mapping from text to a DataSource, used by
+// the xa_open info string and by xatm-recover's config file. Keys, one per field: name
+// (required, not empty), host, port (1..65535), unix_socket, user, password, database,
+// connect_timeout, read_timeout, write_timeout (whole seconds, 1..86400; each timeout also spelled
+// with "_s": connect_timeout_s is the same key as connect_timeout). A key not given keeps the
+// field's default. kInvalidArgument naming the key for an unknown key (listing the known ones),
+// a key given twice, a missing name or a bad number; never quoting a value.
+Result<DataSource> data_source_from_settings(const xatm::driver::Settings& settings);
+
+// The DataSource an xa_open info string describes: the pairs of the info string (the syntax of
+// include/xatm/driver/open_info.h, docs/xa-switch.md) as data_source_from_settings() reads them,
+// `name` defaulting to "xatm-mysql". kInvalidArgument as there, or for a malformed string.
 Result<DataSource> data_source_from_open_info(std::string_view info);
 
 // The Connector/C++ connection that xatm_mysql_xa_switch opened for `rmid` on the calling

@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "xatm/driver/open_info.h"
 #include "xatm/driver/resource.h"
 #include "xatm/status.h"
 #include "xatm/transaction_manager.h"
@@ -83,10 +84,23 @@ std::unique_ptr<Resource> make_resource(DataSource config);
 // (its branch stays enlisted and ends with the transaction).
 Result<PGconn*> connection(Transaction& tx, std::string_view data_source);
 
+// The DataSource that `settings` describe: the one mapping from text to a DataSource, used by
+// the xa_open info string and by xatm-recover's config file. Keys, one per field: name
+// (required, not empty), conninfo, host, port (1..65535), user, password, dbname,
+// connect_timeout (whole seconds, 1..86400; also spelled connect_timeout_s, the same key). A key
+// not given keeps the field's default. The conninfo is checked with libpq's parser at once.
+// kInvalidArgument naming the key for an unknown key (listing the known ones), a key given twice,
+// a missing name or a bad number, and for a conninfo libpq cannot parse; never showing a
+// password.
+Result<DataSource> data_source_from_settings(const xatm::driver::Settings& settings);
+
 // The DataSource an xa_open info string describes: a libpq keyword/value connection string
-// ("host=/run/pg dbname=billing user=app"), plus the optional key `name` (the name used in
-// messages; default "xatm-postgresql"). kInvalidArgument for a malformed string, naming the key
-// or position and never quoting a value.
+// ("host=/run/pg dbname=billing user=app") plus the optional key `name` (the name used in
+// messages; default "xatm-postgresql"). The pair of `name` is taken out and the rest becomes
+// DataSource::conninfo byte for byte, for libpq to read (a keyword given twice: the last wins,
+// as in libpq; `name` given twice is refused). kInvalidArgument for a string that does not follow
+// the syntax of include/xatm/driver/open_info.h or that libpq cannot parse, never showing a
+// password.
 Result<DataSource> data_source_from_open_info(std::string_view info);
 
 // The libpq session that xatm_postgresql_xa_switch opened for `rmid` on the calling thread, or
