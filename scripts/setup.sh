@@ -12,8 +12,8 @@ packages=(
   # libraries (CLI11: the command line of xatm-recover)
   libboost-dev libboost-log-dev libboost-program-options-dev nlohmann-json3-dev libcli11-dev
   libmysqlcppconn-dev libpq-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (gdb holds a MariaDB thread open in the detach-window test)
+  libgtest-dev libgmock-dev libbenchmark-dev gdb
   # database servers and clients for the integration and crash tests
   mariadb-server mariadb-client postgresql
 )

@@ -217,9 +217,11 @@ XID Xid::to_c() const {
   return xid;
 }
 
-Xid Xid::branch(std::uint16_t branch_index) const {
+Xid Xid::branch(std::uint16_t branch_index, std::span<const std::uint8_t> tag) const {
   std::vector<std::uint8_t> data(data_.begin(), data_.begin() + static_cast<long>(gtrid_length_));
   put_big_endian(data, branch_index, 2);
+  const std::size_t tag_size = std::min(tag.size(), kMaxBranchTagBytes);  // 2 + 32 <= 64
+  data.insert(data.end(), tag.begin(), tag.begin() + static_cast<long>(tag_size));
   return Xid(format_id_, gtrid_length_, std::move(data));
 }
 
@@ -328,12 +330,12 @@ Result<GtridInfo> decode_gtrid(const Xid& xid) {
 
 Result<std::uint16_t> decode_branch_index(const Xid& xid) {
   const std::span<const std::uint8_t> bqual = xid.bqual();
-  if (bqual.size() != 2) {
+  if (bqual.size() < 2) {
     return invalid_argument_error("XID " + xid.to_string() + ": bqual of " +
                                   std::to_string(bqual.size()) +
-                                  " bytes is not a branch index (expected 2 bytes)");
+                                  " bytes holds no branch index (expected at least 2 bytes)");
   }
-  return static_cast<std::uint16_t>(get_big_endian(bqual, 2));
+  return static_cast<std::uint16_t>(get_big_endian(bqual.first(2), 2));
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {

@@ -21,13 +21,15 @@ namespace {
 // How many undecodable XA RECOVER rows a reply describes in full.
 constexpr std::size_t kMaxSkippedShown = 3;
 
-// How long a commit or rollback waits for a departed session of ours that held the branch:
-// a session we closed (or killed) ends within milliseconds; a lost one may be a zombie, which
-// the 1397 path then kills.
-constexpr std::chrono::milliseconds kClosedHolderPatience{2000};
-constexpr std::chrono::milliseconds kLostHolderPatience{250};
-// After a session disappears from PROCESSLIST the server still releases its InnoDB transaction
-// (the end of the detach window described in mysql_session_registry.h).
+// How long a commit or rollback from another session waits for the session that prepared the
+// branch to end by itself (a closed or crashed client's session ends within milliseconds)
+// before it KILLs it (a zombie: its client is gone but the server has not noticed), and how long
+// it then waits for the KILL to take effect.
+constexpr std::chrono::milliseconds kHolderPatience{250};
+constexpr std::chrono::milliseconds kKilledHolderPatience{2000};
+// A session leaves PROCESSLIST a few statements before the server releases its InnoDB
+// transaction, the last part of the detach window (mysql_branch_tag.h); no query shows that
+// moment, so the wait ends with a grace far longer than those statements take.
 constexpr std::chrono::milliseconds kTeardownGrace{50};
 
 bool completes_branch(Verb verb) {
@@ -46,20 +48,15 @@ std::string skipped_detail(const std::vector<std::string>& skipped) {
 }  // namespace
 
 MysqlConnection::MysqlConnection(std::shared_ptr<SessionRegistry> registry,
-                                     std::unique_ptr<sql::Connection> connection,
-                                     std::uint64_t connection_id)
-    : registry_(std::move(registry)),
-      connection_(std::move(connection)),
-      connection_id_(connection_id) {
-  registry_->opened(connection_id_);
+                                 std::unique_ptr<sql::Connection> connection, BranchHolder self)
+    : registry_(std::move(registry)), connection_(std::move(connection)), self_(self) {
+  registry_->opened(self_.connection_id);
 }
 
 MysqlConnection::~MysqlConnection() {
-  registry_->closed(connection_id_);
-  if (branch_ && branch_->knowledge == Knowledge::kPrepared) {
-    // Closing detaches the prepared branch; whoever finishes it waits for the teardown.
-    registry_->holder_left(branch_->xid, connection_id_, SessionRegistry::Departure::kClosed);
-  }
+  registry_->closed(self_.connection_id);
+  // Closing detaches a prepared branch; whoever finishes it finds this session in its XID and
+  // waits for the teardown.
   try {
     driver_for_this_thread();
     connection_->close();  // a branch not yet prepared is rolled back by the server
@@ -67,6 +64,8 @@ MysqlConnection::~MysqlConnection() {
     XATM_LOG(debug) << where() << ": closing the session: " << e.what();
   }
 }
+
+std::vector<std::uint8_t> MysqlConnection::branch_tag() const { return encode_branch_tag(self_); }
 
 XaReply MysqlConnection::start(const Xid& xid) {
   const std::string* literal = nullptr;
@@ -103,7 +102,7 @@ XaReply MysqlConnection::commit(const Xid& xid, bool one_phase) {
   const std::string statement = "XA COMMIT " + *literal + (one_phase ? " ONE PHASE" : "");
   const Verb verb = one_phase ? Verb::kCommitOnePhase : Verb::kCommit;
   if (!one_phase && knowledge_of(xid) == Knowledge::kNotHere) {
-    if (auto stop = settle_previous_holder(xid)) return *stop;
+    if (auto stop = settle_holder(xid)) return *stop;
   }
   if (auto error = execute(statement)) return fail(verb, xid, statement, *error);
   forget_branch(xid);
@@ -121,7 +120,7 @@ XaReply MysqlConnection::rollback(const Xid& xid) {
   if (knowledge_of(xid) == Knowledge::kActive) {
     if (auto stop = end_before_rollback(xid, *literal)) return *stop;
   } else if (knowledge_of(xid) == Knowledge::kNotHere) {
-    if (auto stop = settle_previous_holder(xid)) return *stop;
+    if (auto stop = settle_holder(xid)) return *stop;
   }
   if (auto error = execute(statement)) return fail(Verb::kRollback, xid, statement, *error);
   forget_branch(xid);
@@ -249,12 +248,10 @@ XaReply MysqlConnection::on_session_lost(Verb verb, const Xid& xid, XaReply repl
   const Knowledge knowledge = knowledge_of(xid);
   // Could the lost session still hold a prepared branch on the server (a zombie)? Yes if it
   // prepared it, if its XA PREPARE was in flight, or if it was finishing someone else's.
+  // Whoever finishes it later finds this session in the branch's XID (mysql_branch_tag.h).
   const bool maybe_prepared =
       knowledge == Knowledge::kPrepared || verb == Verb::kPrepare ||
       (knowledge == Knowledge::kNotHere && (verb == Verb::kCommit || verb == Verb::kRollback));
-  if (maybe_prepared) {
-    registry_->holder_left(xid, connection_id_, SessionRegistry::Departure::kLost);
-  }
   XATM_LOG(warning) << where() << ": session lost at " << reply.detail << "; branch "
                     << xid.to_string()
                     << (maybe_prepared ? " may be prepared: its outcome is resolved later"
@@ -302,62 +299,60 @@ XaReply MysqlConnection::check_recover(const Xid& xid, XaReply reply) {
     return reply;  // XAER_NOTA: already completed (or never prepared)
   }
   // Listed, yet unknown to this session: it is still attached to the session that prepared
-  // it, alive or a zombie (docs/driver-mysql.md). It becomes reachable once that session ends.
+  // it, alive or a zombie (docs/driver-mysql.md). It becomes reachable once that session ends;
+  // the retry's settle_holder() ends it when the XID names it.
   reply.code = XA_RETRY;
-  reply.detail +=
-      "; XA RECOVER lists it: still attached to another session" + end_previous_holder(xid);
+  reply.detail += "; XA RECOVER lists it: still attached to another session (retry once that "
+                  "session has ended)";
   return reply;
 }
 
-std::optional<XaReply> MysqlConnection::settle_previous_holder(const Xid& xid) {
-  const std::optional<SessionRegistry::Holder> holder = registry_->holder_of(xid);
-  if (!holder) return std::nullopt;
-  if (holder->connection_id == connection_id_ || registry_->is_open(holder->connection_id)) {
-    registry_->forget_holder(xid);  // the id is a live session of ours now: the old one is gone
-    return std::nullopt;
-  }
-  // A closed session goes away at once; a lost one may be a zombie that never does by itself.
-  const auto patience = holder->departure == SessionRegistry::Departure::kClosed
-                            ? kClosedHolderPatience
-                            : kLostHolderPatience;
-  const ServerSessions::Lookup lookup =
-      ServerSessions(*connection_).wait_until_gone(holder->connection_id, patience);
-  if (lookup.error) {
-    if (!is_connection_lost(*lookup.error)) return std::nullopt;
-    usable_ = false;
-    return XaReply{XAER_RMFAIL, "PROCESSLIST: " + describe(*lookup.error)};
-  }
-  if (!lookup.present || lookup.user != registry_->user()) {
-    // Gone (or the id now belongs to someone else): let the server finish the teardown.
-    std::this_thread::sleep_for(kTeardownGrace);
-    registry_->forget_holder(xid);
-  }
-  return std::nullopt;
-}
-
-std::string MysqlConnection::end_previous_holder(const Xid& xid) {
-  const std::optional<SessionRegistry::Holder> holder = registry_->holder_of(xid);
-  const std::string wait = " (retry once that session has ended)";
-  if (!holder || holder->connection_id == connection_id_ ||
-      registry_->is_open(holder->connection_id)) {
-    return wait;
-  }
-  const std::string id = std::to_string(holder->connection_id);
+std::optional<XaReply> MysqlConnection::settle_holder(const Xid& xid) {
+  const std::optional<BranchHolder> holder = decode_branch_tag(xid);
+  if (!holder || holder->connection_id == self_.connection_id) return std::nullopt;
+  // After a restart no session holds a prepared branch, and the id may name another session.
+  if (!same_server_run(holder->server_started, self_.server_started)) return std::nullopt;
+  const std::string session = "session " + std::to_string(holder->connection_id);
   ServerSessions sessions(*connection_);
-  // Ids restart with the server: kill only a session of our user that none of ours owns.
-  const ServerSessions::Lookup lookup = sessions.look_up(holder->connection_id);
-  if (lookup.error || !lookup.present || lookup.user != registry_->user()) return wait;
-  if (auto error = sessions.kill(holder->connection_id)) {
-    return " (KILL of lost session " + id + " failed: " + describe(*error) + ")";
+  ServerSessions::Lookup lookup = sessions.wait_until_gone(holder->connection_id, kHolderPatience);
+  if (!lookup.error && lookup.present && lookup.command != "Killed") {
+    if (lookup.user != registry_->user() || registry_->is_open(holder->connection_id)) {
+      return XaReply{XA_RETRY, session + ", which prepared the branch, is still open (" +
+                                   (lookup.user != registry_->user() ? "user '" + lookup.user + "'"
+                                                                     : "one of ours, in use") +
+                                   "); retry once it has ended"};
+    }
+    if (auto error = sessions.kill(holder->connection_id)) {
+      if (is_connection_lost(*error)) {
+        usable_ = false;
+        return XaReply{XAER_RMFAIL, "KILL " + session + ": " + describe(*error)};
+      }
+      return XaReply{XA_RETRY, "KILL of " + session + ", which holds the branch, failed: " +
+                                   describe(*error)};
+    }
+    XATM_LOG(warning) << where() << ": killed " << session << " (" << lookup.command
+                      << "), which prepared branch " << xid.to_string()
+                      << " and had not ended after " << kHolderPatience.count() << " ms";
+    lookup.command = "Killed";
   }
-  XATM_LOG(warning) << where() << ": killed session " << id << ", lost earlier by this data "
-                    << "source while it held branch " << xid.to_string();
-  const ServerSessions::Lookup after =
-      sessions.wait_until_gone(holder->connection_id, kClosedHolderPatience);
-  if (after.error || after.present) return " (killed session " + id + "; it has not ended yet)";
+  if (!lookup.error && lookup.present) {  // ending ("Killed"): the detach window may be open
+    lookup = sessions.wait_until_gone(holder->connection_id, kKilledHolderPatience);
+  }
+  if (lookup.error) {
+    if (is_connection_lost(*lookup.error)) {
+      usable_ = false;
+      return XaReply{XAER_RMFAIL, "PROCESSLIST: " + describe(*lookup.error)};
+    }
+    return XaReply{XA_RETRY, "cannot tell whether " + session +
+                                 ", which prepared the branch, has ended: PROCESSLIST: " +
+                                 describe(*lookup.error)};
+  }
+  if (lookup.present) {
+    return XaReply{XA_RETRY, session + ", which prepared the branch, is ending but has not ended "
+                                       "yet; retry once it has"};
+  }
   std::this_thread::sleep_for(kTeardownGrace);
-  registry_->forget_holder(xid);
-  return " (killed session " + id + ", a lost session of ours that held it; retry)";
+  return std::nullopt;
 }
 
 Knowledge MysqlConnection::knowledge_of(const Xid& xid) const {
@@ -388,7 +383,7 @@ void MysqlConnection::finished(const Xid& xid, const std::string& detail) {
 
 std::string MysqlConnection::where() const {
   return "data source '" + registry_->data_source() + "', session " +
-         std::to_string(connection_id_);
+         std::to_string(self_.connection_id);
 }
 
 XaReply MysqlConnection::lost_reply() const {

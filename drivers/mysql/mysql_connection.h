@@ -3,8 +3,9 @@
 // Each verb sends one XA statement (X'..',X'..',formatID literals, mysql_xid_sql.h) and maps the
 // server's answer with mysql_error_mapping.h; this class adds what needs the session: its memory of
 // the branch (started / ended / rolled back / prepared here), the follow-up statements some
-// answers need (clearing a ROLLBACK ONLY branch, looking at XA RECOVER after 1397, waiting for
-// or killing a departed session of ours that held the branch), and the session's health.
+// answers need (clearing a ROLLBACK ONLY branch, looking at XA RECOVER after 1397), making sure
+// the session that prepared a branch is gone before finishing it from here (mysql_branch_tag.h),
+// and the session's health.
 //
 // The session runs with autocommit=1 and OPT_RECONNECT=false and never changes either: a
 // reconnect would run the application's next statement outside the branch (docs/driver-mysql.md).
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "mysql_branch_tag.h"
 #include "mysql_error_mapping.h"
 #include "mysql_session_registry.h"
 #include "xatm/driver/resource.h"
@@ -34,9 +36,10 @@ namespace xatm::mysql::internal {
 
 class MysqlConnection final : public XaConnection {
  public:
-  // Takes over `connection`, an open session whose CONNECTION_ID() is `connection_id`.
+  // Takes over `connection`, an open session: `self` is its CONNECTION_ID() and when its
+  // server started.
   MysqlConnection(std::shared_ptr<SessionRegistry> registry,
-                    std::unique_ptr<sql::Connection> connection, std::uint64_t connection_id);
+                  std::unique_ptr<sql::Connection> connection, BranchHolder self);
   ~MysqlConnection() override;
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;
@@ -49,11 +52,13 @@ class MysqlConnection final : public XaConnection {
   XaReply forget(const Xid& xid) override;
   Recovered recover() override;
   [[nodiscard]] bool usable() const override { return usable_; }
+  // This session's identity (mysql_branch_tag.h), carried by every branch it starts.
+  [[nodiscard]] std::vector<std::uint8_t> branch_tag() const override;
 
   // The Connector/C++ session, for the application's SQL inside the branch.
   sql::Connection& sql_connection() { return *connection_; }
   // The server's CONNECTION_ID() of this session.
-  [[nodiscard]] std::uint64_t connection_id() const { return connection_id_; }
+  [[nodiscard]] std::uint64_t connection_id() const { return self_.connection_id; }
 
  private:
   // What this session knows about its current branch.
@@ -97,13 +102,13 @@ class MysqlConnection final : public XaConnection {
   XaReply on_session_lost(Verb verb, const Xid& xid, XaReply reply);
   XaReply collect_rollback(const Xid& xid, XaReply reply);
   XaReply check_recover(const Xid& xid, XaReply reply);
-  // Before finishing a branch this session does not hold: when one of our sessions left while
-  // holding it, waits (briefly) until the server is done with that session, so that XA COMMIT
-  // does not hit MariaDB's detach window (mysql_session_registry.h). A reply when this session failed.
-  std::optional<XaReply> settle_previous_holder(const Xid& xid);
-  // After 1397 for a listed branch: KILLs the session of ours that still holds it (a zombie)
-  // and waits until it has ended. What happened, for the reply's detail.
-  std::string end_previous_holder(const Xid& xid);
+  // Before finishing a branch that another session prepared (its XID names it, as
+  // mysql_branch_tag.h says): makes sure that session has ended, so that XA COMMIT or XA ROLLBACK
+  // cannot land in MariaDB's detach window. A session still there after a short wait (a zombie,
+  // or one stuck ending) is KILLed when it is of our user and not one of ours in use. A reply
+  // (XA_RETRY, or XAER_RMFAIL when this session was lost) when the branch must not be finished
+  // from here yet.
+  std::optional<XaReply> settle_holder(const Xid& xid);
 
   // The session's memory of `xid` (kNotHere unless it is the current branch).
   [[nodiscard]] Knowledge knowledge_of(const Xid& xid) const;
@@ -117,7 +122,7 @@ class MysqlConnection final : public XaConnection {
 
   const std::shared_ptr<SessionRegistry> registry_;
   const std::unique_ptr<sql::Connection> connection_;
-  const std::uint64_t connection_id_;
+  const BranchHolder self_;
   std::optional<BranchMemory> branch_;
   std::optional<FinishedBranch> finished_;
   bool usable_ = true;

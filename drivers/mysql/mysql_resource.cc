@@ -78,11 +78,11 @@ Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
     sql::Driver& driver = driver_for_this_thread();
     sql::ConnectOptionsMap options = connect_options(config_);
     std::unique_ptr<sql::Connection> connection(driver.connect(options));
-    Result<std::uint64_t> connection_id = check_session(*connection);
-    if (!connection_id.ok()) return connection_id.status();
+    Result<BranchHolder> session = check_session(*connection);
+    if (!session.ok()) return session.status();
     warn_about_settings(*connection);
     return std::unique_ptr<XaConnection>(
-        std::make_unique<MysqlConnection>(registry_, std::move(connection), *connection_id));
+        std::make_unique<MysqlConnection>(registry_, std::move(connection), *session));
   } catch (const sql::SQLException& e) {
     return connect_error(SqlError{e.getErrorCode(), e.getSQLState(), e.what()});
   } catch (const std::exception& e) {
@@ -90,10 +90,10 @@ Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
   }
 }
 
-Result<std::uint64_t> MysqlResource::check_session(sql::Connection& connection) {
+Result<BranchHolder> MysqlResource::check_session(sql::Connection& connection) {
   std::unique_ptr<sql::Statement> handle(connection.createStatement());
   std::unique_ptr<sql::ResultSet> row(
-      handle->executeQuery("SELECT VERSION(), CONNECTION_ID(), @@autocommit"));
+      handle->executeQuery("SELECT VERSION(), CONNECTION_ID(), @@autocommit, UNIX_TIMESTAMP()"));
   const std::string where = "data source '" + config_.name + "' (" + endpoint_ + "): ";
   if (!row->next()) return internal_error(where + "the session check returned no row");
   Result<ServerVersion> version = parse_server_version(row->getString(1).asStdString());
@@ -108,7 +108,13 @@ Result<std::uint64_t> MysqlResource::check_session(sql::Connection& connection) 
         "XA sessions need autocommit=1");
   }
   if (needs_xa_recover_admin(*version)) XATM_RETURN_IF_ERROR(check_xa_recover(connection));
-  return row->getUInt64(2);
+  // SHOW works on every supported server (MySQL 8 has no information_schema.GLOBAL_STATUS).
+  std::unique_ptr<sql::ResultSet> uptime(handle->executeQuery("SHOW GLOBAL STATUS LIKE 'Uptime'"));
+  if (!uptime->next()) return internal_error(where + "SHOW GLOBAL STATUS LIKE 'Uptime' returned no row");
+  const std::uint64_t now = row->getUInt64(4);
+  const std::uint64_t up = uptime->getUInt64(2);
+  return BranchHolder{.server_started = static_cast<std::uint32_t>(now > up ? now - up : 0),
+                      .connection_id = row->getUInt64(2)};
 }
 
 Status MysqlResource::check_xa_recover(sql::Connection& connection) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "mysql_branch_tag.h"
 #include "mysql_error_mapping.h"
 #include "mysql_session_registry.h"
 #include "xatm/mysql/mysql.h"
@@ -30,13 +31,14 @@ class MysqlResource final : public Resource {
 
   // Opens a session (OPT_RECONNECT off, the configured timeouts, autocommit left at 1), then
   // checks it: VERSION() (MariaDB >= 10.5.2, MySQL >= 5.7.7), @@autocommit = 1, and on MySQL 8
-  // that XA RECOVER is allowed (XA_RECOVER_ADMIN). Errors as Resource::connect() says; every
+  // that XA RECOVER is allowed (XA_RECOVER_ADMIN); and reads its CONNECTION_ID() and when the
+  // server started (the session's branch tag, mysql_branch_tag.h). Errors as Resource::connect() says; every
   // message names the data source and never the password.
   Result<std::unique_ptr<XaConnection>> connect() override;
 
  private:
-  // The first query of a new session: its CONNECTION_ID(), or why the session is refused.
-  Result<std::uint64_t> check_session(sql::Connection& connection);
+  // The first queries of a new session: who it is, or why the session is refused.
+  Result<BranchHolder> check_session(sql::Connection& connection);
   Status check_xa_recover(sql::Connection& connection);
   // Logs the server settings that weaken XA durability (once per data source).
   void warn_about_settings(sql::Connection& connection);

@@ -42,11 +42,12 @@ ServerSessions::Lookup ServerSessions::look_up(std::uint64_t connection_id) {
     driver_for_this_thread();
     std::unique_ptr<sql::Statement> handle(via_.createStatement());
     std::unique_ptr<sql::ResultSet> rows(
-        handle->executeQuery("SELECT USER FROM information_schema.PROCESSLIST WHERE ID = " +
+        handle->executeQuery("SELECT USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID = " +
                              std::to_string(connection_id)));
     if (rows->next()) {
       lookup.present = true;
       lookup.user = rows->getString(1).asStdString();
+      lookup.command = rows->getString(2).asStdString();
     }
   } catch (const sql::SQLException& e) {
     lookup.error = from_exception(e);

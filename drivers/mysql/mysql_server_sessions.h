@@ -32,6 +32,7 @@ class ServerSessions {
     std::optional<SqlError> error;  // the lookup itself failed
     bool present = false;           // a session with this id exists (and is visible to us)
     std::string user;               // its user, when present
+    std::string command;            // its COMMAND ("Sleep", "Query", "Killed" while it ends)
   };
 
   explicit ServerSessions(sql::Connection& via) : via_(via) {}

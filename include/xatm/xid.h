@@ -75,8 +75,10 @@ class Xid {
   }
 
   // The XID of branch `branch_index` of this XID's global transaction: same formatID and
-  // gtrid, bqual = the index as 2 bytes big-endian.
-  Xid branch(std::uint16_t branch_index) const;
+  // gtrid, bqual = the index as 2 bytes big-endian followed by `tag`, bytes the session that
+  // starts the branch asks to carry (XaConnection::branch_tag(), at most kMaxBranchTagBytes;
+  // longer tags are cut).
+  Xid branch(std::uint16_t branch_index, std::span<const std::uint8_t> tag = {}) const;
 
   // The same formatID and gtrid with an empty bqual: the name of the global transaction.
   Xid global() const;
@@ -127,7 +129,11 @@ Result<Xid> make_global_xid(const GtridInfo& info);
 // layout version, a length that does not match the layout, an invalid node name.
 Result<GtridInfo> decode_gtrid(const Xid& xid);
 
-// The branch index in the bqual of an xatm XID (kInvalidArgument unless exactly 2 bytes).
+// The most bytes a driver may add to a branch's bqual after the branch index (Xid::branch).
+inline constexpr std::size_t kMaxBranchTagBytes = 32;
+
+// The branch index in the bqual of an xatm XID: its first 2 bytes (kInvalidArgument when the
+// bqual is shorter).
 Result<std::uint16_t> decode_branch_index(const Xid& xid);
 
 // Lowercase hex of the bytes, and its strict inverse (even length, [0-9a-fA-F] only).

@@ -38,7 +38,8 @@ Result<XaConnection*> enlist(TransactionState& tx, DataSources& sources, std::st
   // reached the server before the session died.
   for (int attempt = 0; attempt < 2 && connection.ok(); ++attempt) {
     if (tx.next_branch_index >= kMaxBranches) return failed_precondition_error(where() + ": too many branches");
-    xid = tx.global.branch(static_cast<std::uint16_t>(tx.next_branch_index++));
+    xid = tx.global.branch(static_cast<std::uint16_t>(tx.next_branch_index++),
+                           (*connection)->branch_tag());
     started = (*connection)->start(xid);
     if (started.code != XAER_RMFAIL || attempt == 1) break;
     source.pool->discard_idle();

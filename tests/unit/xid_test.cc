@@ -270,8 +270,22 @@ TEST(XidBranchTest, SameGlobalComparesFormatIdAndGtrid) {
 
 TEST(XidBranchTest, DecodeBranchIndexNeedsTwoBytes) {
   expect_invalid(decode_branch_index(must_make(1, bytes("g"), {})), {"bqual of 0 bytes"});
-  expect_invalid(decode_branch_index(must_make(1, bytes("g"), bytes("abc"))),
-                 {"1:67:616263", "bqual of 3 bytes", "expected 2"});
+  expect_invalid(decode_branch_index(must_make(1, bytes("g"), bytes("a"))),
+                 {"1:67:61", "bqual of 1 bytes", "at least 2"});
+}
+
+TEST(XidBranchTest, ADriversTagFollowsTheBranchIndex) {
+  const Xid global = must_make(kXatmFormatId, bytes("gtrid"), {});
+  const std::vector<std::uint8_t> tag = bytes("tag");
+  const Xid tagged = global.branch(258, tag);
+  EXPECT_EQ(tagged.to_string(), "2019652717:6774726964:0102746167");
+  EXPECT_EQ(*decode_branch_index(tagged), 258);
+  EXPECT_TRUE(tagged.same_global(global));
+  EXPECT_NE(tagged, global.branch(258));
+  EXPECT_EQ(tagged.branch(3), global.branch(3)) << "replaces the tag too";
+
+  const std::vector<std::uint8_t> long_tag(kMaxBranchTagBytes + 10, 0xab);
+  EXPECT_EQ(global.branch(1, long_tag).bqual().size(), 2 + kMaxBranchTagBytes);
 }
 
 // --- xatm's gtrid layout ------------------------------------------------------------------

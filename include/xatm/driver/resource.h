@@ -12,6 +12,7 @@
 #ifndef XATM_RESOURCE_H_
 #define XATM_RESOURCE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -86,6 +87,13 @@ class XaConnection {
 
   // False once the session is known to be unusable (after XAER_RMFAIL); the pool then discards it.
   virtual bool usable() const = 0;
+
+  // Bytes this session asks the transaction manager to put into the bqual of every branch it
+  // starts, after the branch index (Xid::branch; at most kMaxBranchTagBytes). Whoever finishes
+  // the branch later, in this process or another, reads them back from the XID that xa_recover
+  // returns. The MariaDB driver carries the preparing session's identity this way
+  // (docs/driver-mysql.md, "the detach window"). Empty by default.
+  virtual std::vector<std::uint8_t> branch_tag() const { return {}; }
 
   // Split verbs (optional). A driver that can send a statement and read its answer later
   // overrides these four. The coordinator then sends this branch's prepare or commit, does the

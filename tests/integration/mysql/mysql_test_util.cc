@@ -183,8 +183,12 @@ void roll_back_leftovers() {
     while (rows->next()) {
       internal::RecoverRow row{rows->getInt64(1), rows->getInt64(2), rows->getInt64(3),
                                rows->getString(4).asStdString()};
-      if (row.format_id == kTestFormatId || row.format_id == kForeignFormatId)
+      Result<Xid> xid = internal::decode_recover_row(row);
+      Result<GtridInfo> tm_xid = xid.ok() ? decode_gtrid(*xid) : Result<GtridInfo>(xid.status());
+      if (row.format_id == kTestFormatId || row.format_id == kForeignFormatId ||
+          (tm_xid.ok() && tm_xid->node_name == kDriverTestNode)) {
         leftovers.push_back(row);
+      }
     }
     for (const internal::RecoverRow& row : leftovers) {
       Result<Xid> xid = internal::decode_recover_row(row);
@@ -206,6 +210,17 @@ Xid test_xid() {
                 {reinterpret_cast<const std::uint8_t*>(bqual.data()), bqual.size()});
   EXPECT_TRUE(xid.ok()) << xid.status().to_string();
   return *xid;
+}
+
+Xid tm_branch_xid(const internal::MysqlConnection& session) {
+  static std::atomic<std::uint64_t> sequence{1};
+  Result<Xid> global = make_global_xid(
+      {.node_name = kDriverTestNode,
+       .created = std::chrono::system_clock::now(),
+       .timeout = std::chrono::milliseconds(60'000),
+       .sequence = (static_cast<std::uint64_t>(getpid()) << 32) + sequence.fetch_add(1)});
+  EXPECT_TRUE(global.ok()) << global.status().to_string();
+  return global->branch(0, session.branch_tag());
 }
 
 std::unique_ptr<internal::MysqlConnection> open_session(Resource& resource) {

@@ -70,11 +70,19 @@ std::int64_t query_plain(const std::string& query);
 // (Re)creates table `name` (id INT PRIMARY KEY, balance BIGINT), rows (1,100)..(rows,100).
 void reset_table(const std::string& name, int rows);
 
-// Rolls back every prepared branch with kTestFormatId (leftovers of an earlier failed test).
+// Rolls back every prepared branch with kTestFormatId or of node kDriverTestNode (leftovers of
+// an earlier failed test).
 void roll_back_leftovers();
 
 // A new XID of kTestFormatId, unique within this process run.
 Xid test_xid();
+
+// The node name of tm_branch_xid()'s XIDs (roll_back_leftovers() rolls them back too).
+inline constexpr const char* kDriverTestNode = "mysql-driver-test";
+
+// A branch XID as the transaction manager makes one for `session`: xatm's formatID and gtrid
+// layout (node kDriverTestNode), and the session's branch tag (mysql_branch_tag.h).
+Xid tm_branch_xid(const internal::MysqlConnection& session);
 
 // A session of `resource` as the driver's own type (fails the test when connect() fails).
 std::unique_ptr<internal::MysqlConnection> open_session(Resource& resource);
