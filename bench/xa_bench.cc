@@ -9,6 +9,9 @@
 //   rawxa_sync  rawxa plus one fdatasync per decision under a global mutex, between the prepares
 //               and the commits (a 64-byte pwrite into a zero-filled file on --dir's disk)
 //   xatm2pc     xatm TransactionManager over both data sources (default options)
+//   xatm_llr    the same with PostgreSQL's decision table (xa_bench_decisions): the decision
+//               rides in PostgreSQL's own commit (logging last resource), no prepare there and
+//               no write to xatm's log; a second TransactionManager of its own node
 //   local_pg    BEGIN/UPDATE/COMMIT on PostgreSQL only
 //   xatm1pc_pg  xatm with only the PostgreSQL branch enlisted (one-phase commit)
 //   local_my    BEGIN/UPDATE/COMMIT on MariaDB only
@@ -69,11 +72,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 enum class Variant {
-  kLocal2, kRawXa, kRawXaSync, kXatm2pc, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy, kRawXa1pcMy
+  kLocal2, kRawXa, kRawXaSync, kXatm2pc, kXatmLlr, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy,
+  kRawXa1pcMy
 };
 const std::vector<std::pair<Variant, std::string>> kVariants = {
     {Variant::kLocal2, "local2"},     {Variant::kRawXa, "rawxa"},
     {Variant::kRawXaSync, "rawxa_sync"}, {Variant::kXatm2pc, "xatm2pc"},
+    {Variant::kXatmLlr, "xatm_llr"},
     {Variant::kLocalPg, "local_pg"},  {Variant::kXatm1pcPg, "xatm1pc_pg"},
     {Variant::kLocalMy, "local_my"},  {Variant::kXatm1pcMy, "xatm1pc_my"},
     {Variant::kRawXa1pcMy, "rawxa1pc_my"},
@@ -256,6 +261,7 @@ std::uint32_t micros(Clock::time_point from, Clock::time_point to) {
 struct Shared {
   const Settings* settings;
   xatm::TransactionManager* tm;
+  xatm::TransactionManager* tm_llr;  // PostgreSQL keeps the decision table
   SyncFile* sync;
 };
 
@@ -344,9 +350,11 @@ class Worker {
         break;
       }
       case Variant::kXatm2pc:
+      case Variant::kXatmLlr:
       case Variant::kXatm1pcPg:
       case Variant::kXatm1pcMy: {
-        xatm::Result<xatm::Transaction> tx = shared_.tm->begin(std::chrono::seconds(10));
+        xatm::TransactionManager& tm = variant_ == Variant::kXatmLlr ? *shared_.tm_llr : *shared_.tm;
+        xatm::Result<xatm::Transaction> tx = tm.begin(std::chrono::seconds(10));
         if (!tx.ok()) { std::cerr << "begin: " << tx.status().to_string() << "\n"; break; }
         bool worked = true;
         if (variant_ != Variant::kXatm1pcPg) {
@@ -490,9 +498,19 @@ int main(int argc, char** argv) {
   if (status.ok()) status = tm.add(settings.postgres);
   if (status.ok()) status = tm.start();
   if (!status.ok()) { std::cerr << "xatm: " << status.to_string() << "\n"; return 1; }
+  xatm::Options llr_options = options;
+  llr_options.node_name = "xabench-llr";
+  llr_options.log_dir = settings.dir + "/xatm-llr-log";
+  xatm::TransactionManager tm_llr(llr_options);
+  xatm::postgresql::DataSource llr_postgres = settings.postgres;
+  llr_postgres.decision_table = "xa_bench_decisions";
+  status = tm_llr.add(settings.mariadb);
+  if (status.ok()) status = tm_llr.add(llr_postgres);
+  if (status.ok()) status = tm_llr.start();
+  if (!status.ok()) { std::cerr << "xatm (decision table): " << status.to_string() << "\n"; return 1; }
   SyncFile sync;
   if (!sync.open(settings.dir)) return 1;
-  const Shared shared{&settings, &tm, &sync};
+  const Shared shared{&settings, &tm, &tm_llr, &sync};
 
   std::cout << "xa-bench: phase_threads=" << options.phase_threads << " rows=" << settings.rows << " duration=" << settings.duration_s
             << "s warmup=" << settings.warmup_s << "s dir=" << settings.dir << "\n";
@@ -519,6 +537,7 @@ int main(int argc, char** argv) {
     std::string fsyncs = "0";
     if (p.variant == "rawxa_sync") fsyncs = "1";
     if (p.variant == "xatm2pc") fsyncs = settings.xatm_fsyncs.count(p.threads) ? settings.xatm_fsyncs[p.threads] : "n/a";
+    if (p.variant == "xatm_llr") fsyncs = "0";  // the decision is in PostgreSQL's commit
     std::cout << "| " << p.variant << " | " << p.threads << " | " << fixed(p.tps, 0) << " | " << fixed(p.p50_ms, 3)
               << " | " << fixed(p.p99_ms, 3) << " | "
               << (p.hold_my_p50_ms > 0 ? fixed(p.hold_my_p50_ms, 3) + (p.variant.rfind("xatm", 0) == 0 ? " (ub)" : "") : "-")
@@ -543,12 +562,16 @@ int main(int argc, char** argv) {
   for (int threads : settings.threads) {
     const Point* raw = find("rawxa", threads);
     const Point* xa = find("xatm2pc", threads);
+    const Point* llr = find("xatm_llr", threads);
     const Point* local_pg = find("local_pg", threads);
     const Point* one_pg = find("xatm1pc_pg", threads);
     std::cout << "xa-bench: threads=" << threads << " p50_ratio_vs_raw_xa="
               << (raw && xa ? fixed(xa->p50_ms / raw->p50_ms, 3) : "n/a")
               << " tps_ratio_vs_raw_xa=" << (raw && xa ? fixed(xa->tps / raw->tps, 3) : "n/a")
               << " p50_ratio_1pc_vs_local=" << (local_pg && one_pg ? fixed(one_pg->p50_ms / local_pg->p50_ms, 3) : "n/a")
+              << " llr_p50_ratio_vs_raw_xa=" << (raw && llr ? fixed(llr->p50_ms / raw->p50_ms, 3) : "n/a")
+              << " llr_tps_ratio_vs_raw_xa=" << (raw && llr ? fixed(llr->tps / raw->tps, 3) : "n/a")
+              << " llr_p99_ratio_vs_raw_xa=" << (raw && llr ? fixed(llr->p99_ms / raw->p99_ms, 3) : "n/a")
               << "\n";
   }
   return 0;

@@ -24,7 +24,9 @@ std::string failed_sqlstate(const std::string& sqlstate) {
 
 }  // namespace
 
-PgConnection::PgConnection(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
+PgConnection::PgConnection(std::unique_ptr<PgSession> session,
+                           std::shared_ptr<PgDecisionTable> decisions)
+    : session_(std::move(session)), decisions_(std::move(decisions)) {}
 
 XaReply PgConnection::start(const Xid& xid) {
   if (awaiting_reply()) return awaiting_reply_refusal();
@@ -127,6 +129,28 @@ XaReply PgConnection::commit(const Xid& xid, bool one_phase) {
   }
   send_commit(xid);
   return receive_reply();
+}
+
+XaReply PgConnection::commit_with_decision(const Xid& xid, const DecisionRow& row) {
+  if (awaiting_reply()) return awaiting_reply_refusal();
+  if (decisions_ == nullptr) return {XAER_PROTO, "this data source keeps no decision table"};
+  if (!is_current(xid) || state_ == State::kIdle) return {XAER_NOTA, "no such branch on this session"};
+  if (state_ == State::kActive) {
+    // xa_end's checks (what the application's statements did) before anything is sent.
+    XaReply ended = end(xid);
+    if (!ended.ok()) return ended;
+  }
+  if (state_ == State::kRolledBack) return {rollback_code_, "the branch was rolled back already"};
+  if (state_ != State::kEnded) return {XAER_PROTO, "the decision needs an active or ended branch"};
+  if (std::optional<XaReply> refused = check_open_transaction("commit")) return *refused;
+  std::vector<Xid> taken;
+  const std::string sql = decisions_->decision_sql(row, taken);
+  PgAnswer answer = session_->exec(sql);
+  // A failed statement stops the string before COMMIT and leaves the transaction open, failed.
+  if (!answer.ok && !answer.lost) discard_transaction();
+  XaReply reply = commit_answered(answer, xid, /*read_only=*/false);
+  if (!reply.ok()) decisions_->give_back(taken);  // lost: deleted again later, harmlessly
+  return reply;
 }
 
 void PgConnection::send_commit(const Xid& xid) {

@@ -9,7 +9,8 @@
 //             left prepared; otherwise PREPARE TRANSACTION '<gid>' and its command tag checked
 //             (ROLLBACK = the transaction had failed: RB vote)
 //   commit    one phase: COMMIT (tag checked); two phase: COMMIT PREPARED '<gid>' on an idle
-//             session, this one or any other of the same database and role
+//             session, this one or any other of the same database and role; with the decision
+//             (logging last resource): INSERT of the decision row and COMMIT in one string
 //   rollback  ROLLBACK (not prepared) / ROLLBACK PREPARED '<gid>' (prepared, or not known here)
 //   recover   SELECT gid FROM pg_prepared_xacts (this database; this role unless superuser)
 //   forget    XAER_NOTA: PostgreSQL never completes a branch on its own
@@ -35,6 +36,7 @@
 #include <string_view>
 #include <utility>
 
+#include "pg_decision_table.h"
 #include "pg_error_mapping.h"
 #include "pg_session.h"
 #include "xatm/driver/resource.h"
@@ -43,12 +45,17 @@ namespace xatm::postgresql::internal {
 
 class PgConnection : public XaConnection {
  public:
-  explicit PgConnection(std::unique_ptr<PgSession> session);
+  // `decisions`: the data source's decision table, null when it has none.
+  explicit PgConnection(std::unique_ptr<PgSession> session,
+                        std::shared_ptr<PgDecisionTable> decisions = nullptr);
 
   XaReply start(const Xid& xid) override;
   XaReply end(const Xid& xid) override;
   XaReply prepare(const Xid& xid) override;
   XaReply commit(const Xid& xid, bool one_phase) override;
+  // One phase, with the decision row and the deletion of finished rows in the same string as
+  // the COMMIT (PgDecisionTable::decision_sql): one round trip.
+  XaReply commit_with_decision(const Xid& xid, const DecisionRow& row) override;
   XaReply rollback(const Xid& xid) override;
   XaReply forget(const Xid& xid) override;
   Recovered recover() override;
@@ -122,6 +129,7 @@ class PgConnection : public XaConnection {
   Result<std::string_view> gid_literal_of(const Xid& xid);
 
   std::unique_ptr<PgSession> session_;
+  const std::shared_ptr<PgDecisionTable> decisions_;
   State state_ = State::kIdle;
   std::optional<Xid> xid_;             // the branch this session carries or carried last
   int rollback_code_ = XA_RBROLLBACK;  // what a kRolledBack branch answers again

@@ -53,9 +53,23 @@ Status check_prepared_transactions(PgSession& session, const std::string& where)
 
 }  // namespace
 
-PgResource::PgResource(DataSource config) : config_(std::move(config)) {}
+PgResource::PgResource(DataSource config)
+    : config_(std::move(config)),
+      decision_table_status_(config_.decision_table.empty()
+                                 ? Status()
+                                 : validate_table_name(config_.name, config_.decision_table)),
+      decisions_(config_.decision_table.empty()
+                     ? nullptr
+                     : std::make_shared<PgDecisionTable>(config_.name, config_.decision_table,
+                                                         [this] { return open_session(); })) {}
 
 Result<std::unique_ptr<XaConnection>> PgResource::connect() {
+  XATM_RETURN_IF_ERROR(decision_table_status_);
+  XATM_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session, open_session());
+  return std::unique_ptr<XaConnection>(std::make_unique<PgConnection>(std::move(session), decisions_));
+}
+
+Result<std::unique_ptr<PgSession>> PgResource::open_session() {
   if (config_.name.empty()) return invalid_argument_error("a PostgreSQL data source needs a name");
   if (config_.port == 0) {
     return invalid_argument_error("data source '" + config_.name + "': port 0 is not a TCP port (1..65535)");
@@ -78,7 +92,7 @@ Result<std::unique_ptr<XaConnection>> PgResource::connect() {
   }
   auto session = std::make_unique<PgSession>(conn.release(), config_.name);
   XATM_RETURN_IF_ERROR(check_prepared_transactions(*session, where));
-  return std::unique_ptr<XaConnection>(std::make_unique<PgConnection>(std::move(session)));
+  return session;
 }
 
 }  // namespace xatm::postgresql::internal

@@ -12,16 +12,21 @@
 // Every message names the data source and where the session went (host, port, dbname, user),
 // never the password.
 //
-// Thread safety: name() and connect() may be called from any thread concurrently; the object
-// holds only its immutable configuration.
+// With DataSource::decision_table set, it also holds the data source's PgDecisionTable, whose
+// sessions it opens the same way.
+//
+// Thread safety: name(), connect() and decision_table() may be called from any thread
+// concurrently; the configuration is immutable and the decision table has its own lock.
 #ifndef XATM_DRIVERS_POSTGRESQL_PG_RESOURCE_H_
 #define XATM_DRIVERS_POSTGRESQL_PG_RESOURCE_H_
 
 #include <memory>
 #include <string>
 
-#include "xatm/postgresql/postgresql.h"
+#include "pg_decision_table.h"
+#include "pg_session.h"
 #include "xatm/driver/resource.h"
+#include "xatm/postgresql/postgresql.h"
 
 namespace xatm::postgresql::internal {
 
@@ -31,9 +36,17 @@ class PgResource : public Resource {
 
   [[nodiscard]] const std::string& name() const override { return config_.name; }
   Result<std::unique_ptr<XaConnection>> connect() override;
+  // Null unless DataSource::decision_table is set. An invalid table name fails connect() and
+  // every operation of the table, naming it.
+  DecisionTable* decision_table() override { return decisions_.get(); }
 
  private:
+  // A checked session of the data source (the prerequisites of connect()).
+  Result<std::unique_ptr<PgSession>> open_session();
+
   const DataSource config_;
+  const Status decision_table_status_;  // validate_table_name of a configured decision table
+  const std::shared_ptr<PgDecisionTable> decisions_;
 };
 
 }  // namespace xatm::postgresql::internal

@@ -5,6 +5,7 @@
 
 #include "pg_connection.h"
 #include "pg_conninfo.h"
+#include "pg_decision_table.h"
 #include "pg_resource.h"
 
 namespace xatm::postgresql {
@@ -23,6 +24,7 @@ constexpr xatm::driver::SettingKey kKeys[] = {
     {"password"},
     {"dbname"},
     {"connect_timeout", "connect_timeout_s"},
+    {"decision_table"},
 };
 
 constexpr std::uint64_t kMaxPort = 65535;
@@ -36,6 +38,9 @@ Status set_field(DataSource& config, const std::string& key, const std::string& 
     config.name = value;
   } else if (key == "conninfo") {
     config.conninfo = value;
+  } else if (key == "decision_table") {
+    XATM_RETURN_IF_ERROR(internal::validate_table_name(config.name, value));
+    config.decision_table = value;
   } else if (key == "port") {
     XATM_ASSIGN_OR_RETURN(const std::uint64_t port, setting_number(key, value, 1, kMaxPort));
     config.port = static_cast<std::uint16_t>(port);

@@ -143,9 +143,16 @@ class Recoverer {
   void plan(Scan& scan, RecoveryReport& report);
   void execute(Scan& scan, RecoveryReport& report);
   void close_finished_decisions(const Scan& scan, RecoveryReport& report);
+  // Before a presumed abort: the fence in every decision table of the node (logging last
+  // resource), so that no commit can land there afterwards. A fence that finds a COMMIT turns
+  // the transaction's branches into commits; one that fails leaves them.
+  void fence_presumed_aborts(Scan& scan, RecoveryReport& report);
+  // Deletes the decision table rows of transactions that are finished everywhere.
+  void erase_finished_rows(const Scan& scan, const RecoveryReport& report);
   Result<RecoveryReport> resolve_by_operator(const Xid& xid, bool commit);
   std::string unprovable_abort(const Scan& scan, const GtridInfo& info) const;
   Status check_not_in_flight(const InDoubtBranch& branch) const;
+  Status check_decision_tables(Scan& scan, const Xid& xid, bool commit);
   std::chrono::system_clock::time_point now() const;
 
   DecisionLog& log_;

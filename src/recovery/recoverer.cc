@@ -24,10 +24,42 @@ struct Recoverer::Scan {
   std::vector<CommitRecord> decisions;
   std::chrono::system_clock::time_point log_birth;
   std::uint64_t sequence_limit = 0;
+  // The node's rows in each data source's decision table (logging last resource), read before
+  // the data sources were asked for their prepared XIDs: a 'C' row is written only after every
+  // other branch of its transaction is prepared, so a row read here whose transaction has no
+  // branch listed afterwards is finished.
+  struct Table {
+    std::string data_source;
+    DecisionTable* table = nullptr;
+    DecisionTableContents contents;
+  };
+  std::vector<Table> tables;
+  std::vector<std::string> unreadable_tables;  // why a table could not be read
 
   const CommitRecord* decision_for(const Xid& xid) const {
     for (const CommitRecord& decision : decisions) {
       if (decision.global.same_global(xid)) return &decision;
+    }
+    return nullptr;
+  }
+
+  // True when every decision table of the node was read and holds a fence ('A') for the
+  // transaction of `xid`: wherever its decision branch was, it can no longer commit.
+  bool fenced_everywhere(const Xid& xid) const {
+    if (tables.empty() || !unreadable_tables.empty()) return false;
+    return std::all_of(tables.begin(), tables.end(), [&](const Table& table) {
+      return std::any_of(table.contents.rows.begin(), table.contents.rows.end(), [&](const DecisionRow& row) {
+        return row.outcome == 'A' && row.global.same_global(xid);
+      });
+    });
+  }
+
+  // The table that holds `outcome` ('C' or 'A') for the transaction of `xid`, or null.
+  const Table* table_with(const Xid& xid, char outcome) const {
+    for (const Table& table : tables) {
+      for (const DecisionRow& row : table.contents.rows) {
+        if (row.outcome == outcome && row.global.same_global(xid)) return &table;
+      }
     }
     return nullptr;
   }
@@ -92,6 +124,9 @@ void carry_out(DecisionLog& log, XaConnection& session, InDoubtBranch& branch) {
                       << "; will retry";
   }
 }
+
+// How long past its transaction's deadline a fence row is kept (see erase_finished_rows).
+constexpr std::chrono::hours kFenceLifetime{24};
 
 std::string time_text(std::chrono::system_clock::time_point time) {
   return std::to_string(
@@ -161,6 +196,19 @@ std::chrono::system_clock::time_point Recoverer::now() const {
 Recoverer::Scan Recoverer::collect(RecoveryReport& report) {
   Scan scan;
   for (Resource* resource : resources_) {
+    DecisionTable* table = resource->decision_table();
+    if (table == nullptr) continue;
+    Result<DecisionTableContents> contents = table->read(options_.node_name);
+    if (!contents.ok()) {
+      const std::string problem = "decision table " + table->name() + " of data source '" +
+                                  resource->name() + "': " + contents.status().to_string();
+      scan.unreadable_tables.push_back(problem);
+      report.problems.push_back(problem);
+      continue;
+    }
+    scan.tables.push_back({resource->name(), table, std::move(*contents)});
+  }
+  for (Resource* resource : resources_) {
     const std::string& name = resource->name();
     Result<std::unique_ptr<XaConnection>> session = resource->connect();
     if (!session.ok()) {
@@ -205,6 +253,15 @@ Recoverer::Scan Recoverer::collect(RecoveryReport& report) {
 // Why a branch without a decision must be left for an operator, or "" when recovery may judge
 // it by the rules of presumed abort.
 std::string Recoverer::unprovable_abort(const Scan& scan, const GtridInfo& info) const {
+  for (const Scan::Table& table : scan.tables) {
+    const auto& born = table.contents.born;
+    if (born && info.created >= *born) continue;
+    return "created (" + time_text(info.created) + ") before this node first used decision table " +
+           table.table->name() + " of data source '" + table.data_source + "' (" +
+           (born ? time_text(*born) : std::string("never")) +
+           "): its decision may be in another table. Check the data source's decision_table; then "
+           "decide with `xatm-recover commit|rollback`";
+  }
   if (info.created < scan.log_birth) {
     return "created (" + time_text(info.created) + ") before this decision log was born (" +
            time_text(scan.log_birth) +
@@ -228,7 +285,8 @@ void Recoverer::plan(Scan& scan, RecoveryReport& report) {
   for (InDoubtBranch& branch : report.branches) {
     using Action = InDoubtBranch::Action;
     if (branch.needs_operator) continue;  // undecodable: its reason is set
-    branch.has_decision = scan.decision_for(branch.xid) != nullptr;
+    const Scan::Table* committed_in = scan.table_with(branch.xid, 'C');
+    branch.has_decision = scan.decision_for(branch.xid) != nullptr || committed_in != nullptr;
     GtridInfo info = decode_gtrid(branch.xid).value();  // in_doubt_branch() checked it
     if (options_.in_flight && options_.in_flight(branch.xid.global())) {
       // Even with a decision: the live phase 2 is committing it on the preparing session, and a
@@ -236,9 +294,18 @@ void Recoverer::plan(Scan& scan, RecoveryReport& report) {
       branch.reason = "in flight in this process";
     } else if (branch.has_decision) {
       branch.action = Action::kCommit;
-      branch.reason = "COMMIT decision in the log";
+      branch.reason = committed_in == nullptr
+                          ? "COMMIT decision in the log"
+                          : "COMMIT decision in decision table " + committed_in->table->name() +
+                                " of data source '" + committed_in->data_source + "'";
     } else if (!log_health.ok()) {
       branch.reason = "the decision log is unhealthy, a COMMIT may be on disk: " + log_health.to_string();
+    } else if (!scan.unreadable_tables.empty()) {
+      branch.reason = "a COMMIT may be in a decision table that cannot be read: " +
+                      scan.unreadable_tables.front();
+    } else if (scan.fenced_everywhere(branch.xid)) {
+      branch.action = Action::kRollback;
+      branch.reason = "fenced earlier in every decision table of the node: no commit can land";
     } else if (!options_status_.ok()) {
       branch.reason = "invalid recovery options: " + options_status_.message();
     } else if (std::string why = unprovable_abort(scan, info); !why.empty()) {
@@ -306,15 +373,105 @@ RecoveryReport Recoverer::run() {
   RecoveryReport report;
   Scan scan = collect(report);
   plan(scan, report);
+  fence_presumed_aborts(scan, report);
   execute(scan, report);
   close_finished_decisions(scan, report);
+  erase_finished_rows(scan, report);
   return report;
+}
+
+void Recoverer::fence_presumed_aborts(Scan& scan, RecoveryReport& report) {
+  if (scan.tables.empty()) return;
+  std::map<Xid, std::string> settled;  // transaction -> "" (fenced) or why it commits / stays
+  for (const InDoubtBranch& branch : report.branches) {
+    if (branch.action != InDoubtBranch::Action::kRollback || settled.count(branch.xid.global())) continue;
+    std::string verdict;
+    for (const Scan::Table& table : scan.tables) {
+      Result<char> fenced = table.table->fence(branch.xid.global(), options_.node_name);
+      const std::string where = "decision table " + table.table->name() + " of data source '" +
+                                table.data_source + "'";
+      if (!fenced.ok()) {
+        verdict = "leave:the fence in " + where + " failed, a commit may still land there: " +
+                  fenced.status().to_string();
+        break;
+      }
+      if (*fenced == 'C') {
+        verdict = "commit:COMMIT decision in " + where + " (found by the fence)";
+        break;
+      }
+    }
+    settled.emplace(branch.xid.global(), verdict);
+  }
+  for (InDoubtBranch& branch : report.branches) {
+    auto it = settled.find(branch.xid.global());
+    if (it == settled.end() || it->second.empty()) continue;
+    const bool commit = it->second.starts_with("commit:");
+    branch.action = commit ? InDoubtBranch::Action::kCommit : InDoubtBranch::Action::kLeave;
+    branch.has_decision = commit;
+    branch.reason = it->second.substr(it->second.find(':') + 1);
+  }
+}
+
+void Recoverer::erase_finished_rows(const Scan& scan, const RecoveryReport& report) {
+  // A transaction is finished everywhere when every data source was asked, none holds an XID
+  // it cannot decode, and no branch of it is left.
+  if (!scan.unreachable.empty() || !scan.undecodable.empty()) return;
+  const auto now = this->now();
+  for (const Scan::Table& table : scan.tables) {
+    std::vector<Xid> finished;
+    for (const DecisionRow& row : table.contents.rows) {
+      const bool left = std::any_of(report.branches.begin(), report.branches.end(), [&](const auto& b) {
+        return b.xid.same_global(row.global) && !b.resolved;
+      });
+      if (left) continue;
+      if (row.outcome == 'A') {
+        // A fence must outlive any commit that could still be on its way to the table.
+        Result<GtridInfo> info = decode_gtrid(row.global);
+        if (!info.ok() || now < info->deadline() + kFenceLifetime) continue;
+      }
+      finished.push_back(row.global);
+    }
+    Status erased = table.table->erase(finished);
+    if (!erased.ok()) XATM_LOG(warning) << "recovery: " << erased.to_string();
+  }
 }
 
 Result<RecoveryReport> Recoverer::commit(const Xid& xid) { return resolve_by_operator(xid, true); }
 
 Result<RecoveryReport> Recoverer::rollback(const Xid& xid) {
   return resolve_by_operator(xid, false);
+}
+
+// What the decision tables say against an operator's decision: a COMMIT there forbids a
+// rollback, a fence there forbids a commit (its decision branch, or the rest of the transaction,
+// was rolled back). A rollback first fences every table, so that no commit can land later.
+Status Recoverer::check_decision_tables(Scan& scan, const Xid& xid, bool commit) {
+  if (!scan.unreadable_tables.empty()) {
+    return unavailable_error("cannot tell what the decision tables say: " + scan.unreadable_tables.front());
+  }
+  for (const Scan::Table& table : scan.tables) {
+    const std::string where = "decision table " + table.table->name() + " of data source '" +
+                              table.data_source + "'";
+    char outcome = 0;
+    if (commit) {
+      if (scan.table_with(xid, 'A') == &table) outcome = 'A';
+    } else {
+      Result<char> fenced = table.table->fence(xid.global(), options_.node_name);
+      if (!fenced.ok()) return fenced.status().with_context("rollback: fence in " + where);
+      outcome = *fenced;
+    }
+    if (!commit && outcome == 'C') {
+      return failed_precondition_error("a COMMIT decision for " + xid.global().to_string() + " is in " +
+                                       where + ": its branches must be committed, not rolled back");
+    }
+    if (commit && outcome == 'A') {
+      return failed_precondition_error(
+          where + " holds a fence for " + xid.global().to_string() +
+          ": the transaction was rolled back there (or presumed aborted); committing the rest would "
+          "split it");
+    }
+  }
+  return Status();
 }
 
 // An operator rollback is refused while the transaction might still commit: a live TM could
@@ -353,7 +510,9 @@ Result<RecoveryReport> Recoverer::resolve_by_operator(const Xid& xid, bool commi
   if (!commit) {
     for (const InDoubtBranch& branch : report.branches) XATM_RETURN_IF_ERROR(check_not_in_flight(branch));
   }
-  if (commit && decision == nullptr) {
+  XATM_RETURN_IF_ERROR(check_decision_tables(scan, xid, commit));
+  const bool decided_in_table = scan.table_with(xid, 'C') != nullptr;
+  if (commit && decision == nullptr && !decided_in_table) {
     // Durable first: without it, presumed abort could roll back the rest of the transaction.
     CommitRecord record{xid.global(), {}};
     for (const InDoubtBranch& b : report.branches) record.branches.push_back({b.data_source, b.xid});

@@ -157,7 +157,11 @@ bool receive_vote(Branch& branch, std::atomic<bool>& stop) {
   return take_vote(branch, vote, stop);
 }
 
-void commit_one_phase(Branch& branch, DecisionLog& log) {
+namespace {
+
+// xa_end, then `commit` (a one-phase commit of the ended branch), as commit_one_phase says.
+template <typename Commit>
+void end_and_commit_one_phase(Branch& branch, DecisionLog& log, Commit commit) {
   XaReply ended = branch.connection->end(branch.xid);
   note(branch, ended);
   if (!ended.ok()) {
@@ -166,7 +170,7 @@ void commit_one_phase(Branch& branch, DecisionLog& log) {
     return;  // the caller rolls back what is still there
   }
   branch.state = BranchState::kEnded;
-  XaReply reply = branch.connection->commit(branch.xid, /*one_phase=*/true);
+  XaReply reply = commit();
   note(branch, reply);
   switch (reply.code) {
     case XA_OK: branch.state = BranchState::kCommitted; return;
@@ -186,6 +190,25 @@ void commit_one_phase(Branch& branch, DecisionLog& log) {
       }
       return;
   }
+}
+
+}  // namespace
+
+void commit_one_phase(Branch& branch, DecisionLog& log) {
+  end_and_commit_one_phase(branch, log, [&] { return branch.connection->commit(branch.xid, true); });
+}
+
+void commit_with_decision(Branch& branch, const DecisionRow& row) {
+  XaReply reply = branch.connection->commit_with_decision(branch.xid, row);
+  note(branch, reply);
+  if (reply.ok()) {
+    branch.state = BranchState::kCommitted;
+  } else if (reply.code == XAER_RMFAIL) {
+    branch.state = BranchState::kPending;  // the decision's outcome is unknown until fenced
+    drop_session(branch);
+  } else if (is_rollback_code(reply.code) || reply.code == XAER_NOTA || reply.code == XAER_RMERR) {
+    branch.state = BranchState::kRolledBack;
+  }  // anything else did nothing: the branch is still active and the caller rolls it back
 }
 
 void commit_prepared(Branch& branch, DecisionLog& log, const RetryPolicy& retry,

@@ -36,6 +36,12 @@ bool receive_vote(Branch& branch, std::atomic<bool>& stop);
 // kCommitted, kRolledBack, kHeuristic, or kPending when the answer was lost (outcome unknown).
 void commit_one_phase(Branch& branch, DecisionLog& log);
 
+// The decision branch's commit (logging last resource) on its active branch: the one-phase
+// commit that also makes `row` durable (XaConnection::commit_with_decision). Leaves the branch
+// kCommitted, kRolledBack, kPending (the answer was lost: unknown until fenced), or kActive
+// (nothing happened; the caller rolls it back).
+void commit_with_decision(Branch& branch, const DecisionRow& row);
+
 // Phase 2 of a commit decision for a kPrepared branch: xa_commit, retried over fresh sessions
 // after XAER_RMFAIL or XA_RETRY until the RM answers or the window ends (then kPending).
 // `first_answer`, when given, answers the first attempt (one that receive_commit made).

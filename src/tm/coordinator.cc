@@ -8,51 +8,11 @@
 #include <utility>
 
 #include "testing_hooks.h"
+#include "tm/branch_outcomes.h"
 #include "xatm/driver/logging.h"
 
 namespace xatm::internal {
 namespace {
-
-std::string no_vote_reason(const TransactionState& tx) {
-  for (const Branch& branch : tx.branches) {
-    if (branch.state == BranchState::kPrepared || branch.read_only || branch.last_code == XA_OK) {
-      continue;  // voted yes, or was never asked because another branch had voted no
-    }
-    std::string reason = "data source '" + *branch.data_source + "' voted no (" +
-                         xa_code_name(branch.last_code);
-    if (!branch.detail.empty()) reason += ": " + branch.detail;
-    return reason + ")";
-  }
-  return "a branch voted no";
-}
-
-// The Outcome kind when the decision was `commit` (or rollback), from what every branch became.
-Outcome::Kind classify(const TransactionState& tx, bool decided_commit) {
-  bool hazard = false, mixed = false, against = false, with_decision = false;
-  for (const Branch& branch : tx.branches) {
-    if (branch.state == BranchState::kHeuristic) {
-      hazard |= branch.heuristic_code == XA_HEURHAZ;
-      mixed |= branch.heuristic_code == XA_HEURMIX;
-      against |= branch.heuristic_code == (decided_commit ? XA_HEURRB : XA_HEURCOM);
-    } else if (!branch.read_only) {
-      with_decision |= branch.state == (decided_commit ? BranchState::kCommitted
-                                                       : BranchState::kRolledBack);
-    }
-  }
-  if (hazard) return Outcome::Kind::kHeuristicHazard;
-  if (mixed || (against && with_decision)) return Outcome::Kind::kHeuristicMixed;
-  if (against) {
-    return decided_commit ? Outcome::Kind::kHeuristicRollback : Outcome::Kind::kHeuristicCommit;
-  }
-  return decided_commit ? Outcome::Kind::kCommitted : Outcome::Kind::kRolledBack;
-}
-
-bool all_confirmed(const TransactionState& tx) {
-  for (const Branch& branch : tx.branches) {
-    if (branch.state != BranchState::kCommitted) return false;
-  }
-  return true;
-}
 
 CommitRecord decision_of(const TransactionState& tx) {
   CommitRecord record{tx.global, {}};
@@ -68,8 +28,9 @@ CommitRecord decision_of(const TransactionState& tx) {
 }  // namespace
 
 Coordinator::Coordinator(DecisionLog& log, WorkerPool& workers, RetryPolicy retry,
-                         StatsCounters& stats, LiveTransactions& live)
-    : log_(log), workers_(workers), retry_(retry), stats_(stats), live_(live) {}
+                         StatsCounters& stats, LiveTransactions& live, std::string node_name)
+    : log_(log), workers_(workers), retry_(retry), stats_(stats), live_(live),
+      node_name_(std::move(node_name)) {}
 
 void Coordinator::run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op) {
   workers_.run_all(tx.branches.size(), [&](std::size_t i) { op(tx.branches[i]); });
@@ -102,7 +63,9 @@ Outcome Coordinator::commit(TransactionState& tx) {
   } else if (tx.branches.empty()) {
     outcome.kind = Outcome::Kind::kCommitted;
   } else if (tx.branches.size() == 1) {
-    outcome = commit_one_phase(tx);
+    outcome = commit_one_phase(tx, tx.branches.front());
+  } else if (Branch* decider = decision_branch(tx)) {
+    outcome = commit_through_decision_branch(tx, *decider);
   } else {
     outcome = commit_two_phase(tx);
   }
@@ -117,8 +80,7 @@ Outcome Coordinator::rollback(TransactionState& tx, std::string reason) {
   return finish(tx, roll_back_all(tx, std::move(reason)));
 }
 
-Outcome Coordinator::commit_one_phase(TransactionState& tx) {
-  Branch& branch = tx.branches.front();
+Outcome Coordinator::commit_one_phase(TransactionState& tx, Branch& branch) {
   internal::commit_one_phase(branch, log_);
   if (branch.state == BranchState::kEnded) return roll_back_all(tx, no_vote_reason(tx));
   if (branch.state == BranchState::kPending) {
@@ -164,6 +126,14 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   } else {
     stats_.read_only();  // every other branch read-only: the lone writer commits without a record
   }
+  commit_prepared_branches(tx);
+  XATM_CRASH_POINT(kCrashBeforeDone);
+  if (decision.branches.size() == 1) return commit_lone_writer(tx, decision);
+  if (all_confirmed(tx)) log_.log_done(tx.global).ignore_error();  // unforced, may be lost
+  return {classify(tx, /*decided_commit=*/true), "", {}};
+}
+
+void Coordinator::commit_prepared_branches(TransactionState& tx) {
   run_phase(
       tx,
       [&](Branch& branch) {
@@ -174,10 +144,6 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
       [&](Branch& branch) {
         if (branch.state == BranchState::kPrepared) commit_prepared(branch, log_, retry_);
       });
-  XATM_CRASH_POINT(kCrashBeforeDone);
-  if (decision.branches.size() == 1) return commit_lone_writer(tx, decision);
-  if (all_confirmed(tx)) log_.log_done(tx.global).ignore_error();  // unforced, may be lost
-  return {classify(tx, /*decided_commit=*/true), "", {}};
 }
 
 // The only prepared branch (the one `decision` names) was committed without a decision record.

@@ -2,6 +2,8 @@
 // one global transaction. Presumed abort: nothing is logged before the decision; with every
 // vote yes, one COMMIT record made durable, then phase 2. One branch commits in one phase; a
 // transaction whose other branches all voted read-only commits its lone writer without a record.
+// A transaction with a branch on a data source that keeps a decision table decides inside that
+// branch's own commit instead of the log (decision_branch.cc).
 //
 // Thread safety: commit() and rollback() may run for many transactions at once; one
 // transaction is in one call at a time (its Transaction's mutex).
@@ -21,11 +23,16 @@
 
 namespace xatm::internal {
 
+// The branch in which the decision of `tx` is made (logging last resource): an active branch
+// on a data source with a decision table, preferring one that decides in one round trip; null
+// when there is none (the decision goes to the log).
+Branch* decision_branch(TransactionState& tx);
+
 class Coordinator {
  public:
   // Everything is borrowed and must outlive the Coordinator.
   Coordinator(DecisionLog& log, WorkerPool& workers, RetryPolicy retry, StatsCounters& stats,
-              LiveTransactions& live);
+              LiveTransactions& live, std::string node_name);
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
@@ -36,8 +43,12 @@ class Coordinator {
   Outcome rollback(TransactionState& tx, std::string reason);
 
  private:
-  Outcome commit_one_phase(TransactionState& tx);
+  Outcome commit_one_phase(TransactionState& tx, Branch& branch);
   Outcome commit_two_phase(TransactionState& tx);
+  // Logging last resource (decision_branch.cc): the decision commits with `decider`'s work.
+  Outcome commit_through_decision_branch(TransactionState& tx, Branch& decider);
+  // Phase 2 of a commit decision on every prepared branch.
+  void commit_prepared_branches(TransactionState& tx);
   Outcome commit_lone_writer(TransactionState& tx, const CommitRecord& decision);
   Outcome roll_back_all(TransactionState& tx, std::string reason);
   void run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op);
@@ -57,6 +68,7 @@ class Coordinator {
   const RetryPolicy retry_;
   StatsCounters& stats_;
   LiveTransactions& live_;
+  const std::string node_name_;
 };
 
 }  // namespace xatm::internal

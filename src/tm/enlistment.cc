@@ -55,7 +55,8 @@ Result<XaConnection*> enlist(TransactionState& tx, DataSources& sources, std::st
     if (started.code == XAER_DUPID) return already_exists_error(std::move(message));
     return failed_precondition_error(std::move(message));
   }
-  tx.branches.emplace_back(source.name, source.pool, std::move(xid), std::move(*connection));
+  tx.branches.emplace_back(source.name, source.resource, source.pool, std::move(xid),
+                           std::move(*connection));
   return tx.branches.back().connection.get();
 }
 

@@ -119,6 +119,21 @@ Status Manager::open_log() {
   return Status();
 }
 
+Status Manager::create_decision_tables() {
+  for (Resource* resource : data_sources_.resources()) {
+    DecisionTable* table = resource->decision_table();
+    if (table == nullptr) continue;
+    // Before any transaction can decide in it, and before recovery reads it (the node's birth
+    // row there tells recovery which transactions the table can know).
+    Status created = table->create_if_missing(options_.node_name, clock_());
+    if (!created.ok()) {
+      return Status(created.code(), "start(): decision table " + table->name() + " of data source '" +
+                                        resource->name() + "': " + created.message());
+    }
+  }
+  return Status();
+}
+
 Status Manager::start() {
   if (started_) return failed_precondition_error("start() was already called");
   XATM_RETURN_IF_ERROR(validate_options());
@@ -128,12 +143,13 @@ Status Manager::start() {
   xids_ = std::make_unique<XidGenerator>(options_.node_name, clock_, *log_);
   Result<std::uint64_t> first_sequence = xids_->start();
   if (!first_sequence.ok()) return first_sequence.status();
+  XATM_RETURN_IF_ERROR(create_decision_tables());
   workers_ = std::make_unique<WorkerPool>(options_.phase_threads);
   coordinator_ = std::make_unique<Coordinator>(
       *log_, *workers_,
       RetryPolicy{options_.phase2_retry_window, options_.phase2_retry_backoff,
                   options_.phase2_retry_backoff_max},
-      stats_, live_);
+      stats_, live_, options_.node_name);
   recovery_ = std::make_unique<BackgroundRecovery>(
       *log_, data_sources_.resources(),
       RecoveryOptions{.node_name = options_.node_name,

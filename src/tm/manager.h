@@ -58,6 +58,8 @@ class Manager {
   // Opens the file log in options_.log_dir, creating one only as Options::create_log_if_missing
   // says.
   Status open_log();
+  // Creates the data sources' decision tables that are missing (logging last resource).
+  Status create_decision_tables();
   // Rolls back every transaction still active, waiting for a call in progress on each, and
   // detaches every Transaction from this manager.
   void abandon_live();

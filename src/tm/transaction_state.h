@@ -37,12 +37,13 @@ enum class BranchState {
 };
 
 struct Branch {
-  Branch(const std::string* source, ConnectionPool* source_pool, Xid branch_xid,
-         std::unique_ptr<XaConnection> session)
-      : data_source(source), pool(source_pool), xid(std::move(branch_xid)),
-        connection(std::move(session)) {}
+  Branch(const std::string* source, Resource* source_resource, ConnectionPool* source_pool,
+         Xid branch_xid, std::unique_ptr<XaConnection> session)
+      : data_source(source), resource(source_resource), pool(source_pool),
+        xid(std::move(branch_xid)), connection(std::move(session)) {}
 
   const std::string* data_source = nullptr;  // owned by the manager's DataSources
+  Resource* resource = nullptr;              // ditto
   ConnectionPool* pool = nullptr;            // ditto
   Xid xid;
   std::unique_ptr<XaConnection> connection;  // null once the session was lost or handed back

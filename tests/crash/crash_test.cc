@@ -11,7 +11,7 @@
 //
 // XATM_CRASH_ITERATIONS sets the number of crashes (default 200); XATM_CRASH_SEED the first
 // seed (default: from the clock, printed). The last line is always
-//   crash-soak: runs=N violations=V leftovers=L
+//   crash-soak: runs=N violations=V leftovers=L decision_table=<table|none>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -32,8 +33,14 @@
 #include <thread>
 #include <vector>
 
+#include <libpq-fe.h>
+
 #include "bank.h"
 #include "driver_under_test.h"
+#include "xatm/decision_log.h"
+#include "xatm/mysql/mysql.h"
+#include "xatm/postgresql/postgresql.h"
+#include "xatm/recovery.h"
 
 extern char** environ;
 
@@ -46,6 +53,12 @@ const std::vector<std::string> kCrashPoints = {
     "phase1.before_prepare", "phase1.prepare_sent", "phase1.after_prepare",
     "decision.before_log",   "decision.after_log",  "phase2.commit_sent",
     "phase2.after_commit",   "phase2.before_done",  "log.before_sync"};
+// With PostgreSQL's decision table the decision rides in its commit (no log record).
+const std::vector<std::string> kDecisionTableCrashPoints = {
+    "phase1.before_prepare",        "phase1.prepare_sent",         "phase1.after_prepare",
+    "decision.before_table_commit", "decision.after_table_commit", "phase2.commit_sent",
+    "phase2.after_commit",          "phase2.before_done"};
+constexpr const char* kDecisionTable = "xatm_crash_decisions";
 
 struct WorkerRun {
   int status = 0;  // waitpid status
@@ -59,7 +72,9 @@ struct WorkerRun {
 
 class CrashHarness {
  public:
-  CrashHarness(std::string node, std::string log_dir) : node_(std::move(node)), log_dir_(std::move(log_dir)) {}
+  // `decision_table`: PostgreSQL's decision table, empty for none.
+  CrashHarness(std::string node, std::string log_dir, std::string decision_table = "")
+      : node_(std::move(node)), log_dir_(std::move(log_dir)), decision_table_(std::move(decision_table)) {}
 
   // Runs `xatm-recover run` over the same node, log and data sources; returns its exit status
   // (0 all resolved, 1 something left for a later run).
@@ -72,7 +87,7 @@ class CrashHarness {
           << R"(", "user": ")" << test_setting("MYSQL_USER") << R"(", "password_env": "XATM_TEST_MYSQL_PASSWORD",)"
           << R"( "database": ")" << test_setting("MYSQL_DATABASE") << R"("},)"
           << R"({"name": "postgresql", "driver": "postgresql", "conninfo": ")" << test_setting("PG_CONNINFO")
-          << R"("}]})";
+          << (decision_table_.empty() ? "" : R"(", "decision_table": ")" + decision_table_) << R"("}]})";
     }
     std::vector<std::string> args = {XATM_RECOVER_TOOL, "run", "--config", config};
     if (force) args.insert(args.end(), {"--force", "--grace-seconds", "1"});
@@ -137,16 +152,20 @@ class CrashHarness {
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
       std::string entry(*e);
-      if (entry.rfind("XATM_CRASH_AT=", 0) != 0 && entry.rfind("XATM_TEST_", 0) != 0) env.push_back(entry);
+      if (entry.rfind("XATM_CRASH_AT=", 0) != 0 && entry.rfind("XATM_TEST_", 0) != 0 &&
+          entry.rfind("XATM_CRASH_DECISION_TABLE=", 0) != 0) {
+        env.push_back(entry);
+      }
     }
     for (const char* name : {"MYSQL_SOCKET", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE", "PG_CONNINFO"}) {
       env.push_back(std::string("XATM_TEST_") + name + "=" + test_setting(name));
     }
     if (!crash_at.empty()) env.push_back("XATM_CRASH_AT=" + crash_at);
+    if (!decision_table_.empty()) env.push_back("XATM_CRASH_DECISION_TABLE=" + decision_table_);
     return env;
   }
 
-  std::string node_, log_dir_;
+  std::string node_, log_dir_, decision_table_;
 };
 
 // The ledger invariants over every transfer so far; one line per violation (empty: none).
@@ -200,7 +219,10 @@ int env_int(const char* name, int fallback) {
   return value != nullptr ? std::atoi(value) : fallback;
 }
 
-TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
+// The crash loop: `iterations` workers crashed at `points` (each in turn, then SIGKILL at a
+// random time, then a random point with a crash in the first recovery too), each followed by
+// recovery and the invariants. `decision_table`: PostgreSQL's, empty for none.
+void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::string& decision_table) {
   const int iterations = env_int("XATM_CRASH_ITERATIONS", 200);
   const auto first_seed = static_cast<unsigned>(env_int(
       "XATM_CRASH_SEED", static_cast<int>(std::chrono::system_clock::now().time_since_epoch().count() % 100000)));
@@ -214,7 +236,7 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
   const std::string node = "crash-" + std::to_string(getpid());
   const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
   std::filesystem::remove_all(log_dir);
-  CrashHarness harness(node, log_dir);
+  CrashHarness harness(node, log_dir, decision_table);
   std::filesystem::remove(harness.outcomes_path());
 
   int violations = 0, leftovers = 0, crashed = 0;
@@ -294,8 +316,126 @@ TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) {
   std::filesystem::remove(harness.outcomes_path());
   std::cout << "crash test: " << crashed << " of " << iterations << " workers crashed mid-run\n";
   std::cout << "crash-soak: runs=" << iterations << " violations=" << violations
-            << " leftovers=" << leftovers << std::endl;
+            << " leftovers=" << leftovers
+            << " decision_table=" << (decision_table.empty() ? "none" : decision_table) << std::endl;
   EXPECT_GT(crashed, iterations / 2) << "the crash points were not reached";
+}
+
+TEST(CrashTest, TransfersSurviveCrashesAtEveryPointAndAtRandomTimes) { run_crash_loop(kCrashPoints, ""); }
+
+// A worker of node `node` that decides in PostgreSQL's decision table, crashed at `point`, with
+// everything recovery needs to look at what it left.
+class DecisionTableCrash {
+ public:
+  DecisionTableCrash(const std::string& point, const std::string& node)
+      : node_(node),
+        log_dir_((std::filesystem::temp_directory_path() / (node + "-log")).string()),
+        harness_(node, log_dir_, kDecisionTable) {
+    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"), test_setting("MYSQL_PASSWORD"),
+                test_setting("MYSQL_DATABASE"), test_setting("PG_CONNINFO")};
+    Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
+    EXPECT_TRUE(bank.ok()) << bank.status().to_string();
+    bank_ = std::move(*bank);
+    EXPECT_TRUE(bank_->reset().ok());
+    std::filesystem::remove_all(log_dir_);
+    std::filesystem::remove(harness_.outcomes_path());
+    crashed_ = harness_.worker(10, 7, point + ":1", std::chrono::milliseconds::zero(), 2).crashed();
+  }
+  ~DecisionTableCrash() {
+    std::filesystem::remove_all(log_dir_);
+    std::filesystem::remove(harness_.outcomes_path());
+  }
+
+  bool crashed() const { return crashed_; }
+  Bank& bank() { return *bank_; }
+  CrashHarness& harness() { return harness_; }
+
+  // Rows of the node with `outcome` in PostgreSQL's decision table.
+  int rows_with(char outcome) const {
+    PGconn* pg = PQconnectdb(servers_.pg_conninfo.c_str());
+    PGresult* result = PQexec(pg, (std::string("SELECT count(*) FROM ") + kDecisionTable + " WHERE node = '" +
+                                   node_ + "' AND outcome = '" + outcome + "'").c_str());
+    const int count = PQresultStatus(result) == PGRES_TUPLES_OK ? std::atoi(PQgetvalue(result, 0, 0)) : -1;
+    PQclear(result);
+    PQfinish(pg);
+    return count;
+  }
+
+  // Runs `check` with a Recoverer over the crashed node's log and data sources (the worker is
+  // down, so the log's lock is free).
+  void with_recoverer(const std::function<void(Recoverer&, Resource& postgres)>& check) {
+    Result<std::unique_ptr<DecisionLog>> log = open_file_log({.dir = log_dir_, .node_name = node_});
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    std::unique_ptr<Resource> mariadb = mysql::make_resource({.name = "mariadb",
+                                                              .unix_socket = servers_.mysql_socket,
+                                                              .user = servers_.mysql_user,
+                                                              .password = servers_.mysql_password,
+                                                              .database = servers_.mysql_database});
+    std::unique_ptr<Resource> postgres = postgresql::make_resource(
+        {.name = "postgresql", .conninfo = servers_.pg_conninfo, .decision_table = kDecisionTable});
+    Recoverer recoverer(**log, {mariadb.get(), postgres.get()},
+                        {.node_name = node_, .owner_down_below_sequence = (*log)->sequence_limit()});
+    check(recoverer, *postgres);
+  }
+
+  // Recovers as the next incarnation would, then checks every invariant.
+  void recover_and_check() {
+    ASSERT_FALSE(harness_.worker(0, 7, "").failed());
+    EXPECT_EQ(bank_->prepared_of_node(node_).value(), 0);
+    EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+    EXPECT_EQ(ledger_violations(*bank_, harness_.outcomes_path()), std::vector<std::string>{});
+  }
+
+ private:
+  ServerSettings servers_;
+  std::unique_ptr<Bank> bank_;
+  std::string node_, log_dir_;
+  CrashHarness harness_;
+  bool crashed_ = false;
+};
+
+TEST(CrashTest, ACommitDecidedInTheTableIsFinishedByRecoveryAndCannotBeRolledBack) {
+  DecisionTableCrash crash("decision.after_table_commit", "llr-after-" + std::to_string(getpid()));
+  ASSERT_TRUE(crash.crashed());
+  EXPECT_GE(crash.rows_with('C'), 1) << "PostgreSQL committed the decision";
+  crash.with_recoverer([](Recoverer& recoverer, Resource&) {
+    const RecoveryReport report = recoverer.scan();
+    const InDoubtBranch* decided = nullptr;
+    for (const InDoubtBranch& branch : report.branches) {
+      if (branch.reason.find("decision table xatm_crash_decisions") != std::string::npos) decided = &branch;
+    }
+    ASSERT_NE(decided, nullptr) << "list shows where the decision lives";
+    EXPECT_EQ(decided->action, InDoubtBranch::Action::kCommit);
+    Result<RecoveryReport> rolled_back = recoverer.rollback(decided->xid.global());
+    EXPECT_EQ(rolled_back.status().code(), StatusCode::kFailedPrecondition) << rolled_back.status().to_string();
+    EXPECT_NE(rolled_back.status().message().find("in decision table"), std::string::npos)
+        << rolled_back.status().to_string();
+  });
+  crash.recover_and_check();
+  EXPECT_EQ(crash.rows_with('C'), 0) << "recovery deletes the rows of finished transactions";
+}
+
+TEST(CrashTest, APresumedAbortFencesTheDecisionTableFirst) {
+  DecisionTableCrash crash("decision.before_table_commit", "llr-before-" + std::to_string(getpid()));
+  ASSERT_TRUE(crash.crashed());
+  EXPECT_GE(crash.bank().prepared_of_node("llr-before-" + std::to_string(getpid())).value(), 1);
+  crash.with_recoverer([](Recoverer& recoverer, Resource& postgres) {
+    const RecoveryReport report = recoverer.scan();
+    ASSERT_FALSE(report.branches.empty());
+    const Xid global = report.branches.front().xid.global();
+    // A fence written by hand: the transaction can no longer commit in the table, so an
+    // operator's commit of its other branches is refused.
+    ASSERT_EQ(postgres.decision_table()->fence(global, "llr-before-" + std::to_string(getpid())).value(), 'A');
+    Result<RecoveryReport> committed = recoverer.commit(global);
+    EXPECT_EQ(committed.status().code(), StatusCode::kFailedPrecondition) << committed.status().to_string();
+    EXPECT_NE(committed.status().message().find("holds a fence"), std::string::npos);
+  });
+  crash.recover_and_check();
+  EXPECT_GE(crash.rows_with('A'), 1) << "every presumed abort left its fence";
+}
+
+TEST(CrashTest, TransfersDecidedInADecisionTableSurviveCrashes) {
+  run_crash_loop(kDecisionTableCrashPoints, kDecisionTable);
 }
 
 }  // namespace

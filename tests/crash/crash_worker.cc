@@ -13,7 +13,8 @@
 // rolled back, anything else). Each line is one write(2) to an O_APPEND file: a kill -9 of the
 // worker cannot lose a line it wrote, so the harness knows what every answered commit said.
 // XATM_CRASH_AT (testing/crash_points.h) ends the process at a named point, like kill -9; the
-// harness may also SIGKILL it at any time. With TRANSFERS = 0 it only recovers. PHASE_THREADS = 0
+// harness may also SIGKILL it at any time. With TRANSFERS = 0 it only recovers. With
+// XATM_CRASH_DECISION_TABLE set, PostgreSQL keeps the decisions in that table. PHASE_THREADS = 0
 // runs the branches of each phase one after the other, so that "between the two prepares" and
 // "between the two commits" are distinct moments a crash point can hit.
 // Exit: 0 done, 2 usage or setup error, 86 crashed at a point.
@@ -166,7 +167,14 @@ int run(int argc, char** argv) {
                                           .user = servers->mysql_user,
                                           .password = servers->mysql_password,
                                           .database = servers->mysql_database});
-  if (added.ok()) added = tm.add(postgresql::DataSource{.name = "postgresql", .conninfo = servers->pg_conninfo});
+  // XATM_CRASH_DECISION_TABLE names PostgreSQL's decision table: transfers across both
+  // databases then decide inside PostgreSQL's commit (logging last resource).
+  const char* decision_table = std::getenv("XATM_CRASH_DECISION_TABLE");  // NOLINT(concurrency-mt-unsafe)
+  if (added.ok()) {
+    added = tm.add(postgresql::DataSource{.name = "postgresql",
+                                          .conninfo = servers->pg_conninfo,
+                                          .decision_table = decision_table != nullptr ? decision_table : ""});
+  }
   if (added.ok()) added = tm.start();
   if (!added.ok()) {
     std::cerr << "crash worker: " << added.to_string() << "\n";

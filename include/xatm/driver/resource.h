@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "xatm/driver/decision_table.h"
 #include "xatm/status.h"
 #include "xatm/xa.h"
 #include "xatm/xid.h"
@@ -88,6 +89,19 @@ class XaConnection {
   // False once the session is known to be unusable (after XAER_RMFAIL); the pool then discards it.
   virtual bool usable() const = 0;
 
+  // The decision branch's commit (include/xatm/driver/decision_table.h), for a session of a
+  // data source with a decision table, on its active branch (no xa_end before it): inserts
+  // `row` into the table inside the branch, ends it and commits it in one phase, in as few
+  // round trips as the protocol allows. XA_OK: the branch's work and the decision are durable
+  // together. XA_RB*, XAER_RMERR, XAER_NOTA: rolled back, nothing decided (a fence row was
+  // there, the branch's work had failed). XAER_RMFAIL: the answer was lost;
+  // DecisionTable::fence() settles the outcome. Anything else did nothing.
+  virtual XaReply commit_with_decision(const Xid& xid, const DecisionRow& row) {
+    static_cast<void>(xid);
+    static_cast<void>(row);
+    return {XAER_PROTO, "this data source keeps no decision table"};
+  }
+
   // Bytes this session asks the transaction manager to put into the bqual of every branch it
   // starts, after the branch index (Xid::branch; at most kMaxBranchTagBytes). Whoever finishes
   // the branch later, in this process or another, reads them back from the XID that xa_recover
@@ -125,6 +139,9 @@ class Resource {
   // naming the setting when one is missing; kUnavailable when the server cannot be reached;
   // kInvalidArgument for bad credentials or options). Messages never contain a password.
   virtual Result<std::unique_ptr<XaConnection>> connect() = 0;
+
+  // The data source's decision table, or null when it has none (the default).
+  virtual DecisionTable* decision_table() { return nullptr; }
 };
 
 }  // namespace xatm

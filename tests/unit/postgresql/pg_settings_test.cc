@@ -62,13 +62,26 @@ TEST(PgSettingsTest, NameIsRequiredAndKeysAreKnownAndGivenOnce) {
   EXPECT_THAT(data_source_from_settings({{"name", "a"}, {"database", "x"}}),
               StatusIs(StatusCode::kInvalidArgument,
                        "unknown key 'database' (known: name, conninfo, host, port, user, password, "
-                       "dbname, connect_timeout (or connect_timeout_s))"));
+                       "dbname, connect_timeout (or connect_timeout_s), decision_table)"));
   EXPECT_THAT(data_source_from_settings(
                   {{"name", "a"}, {"connect_timeout_s", "1"}, {"connect_timeout", "2"}}),
               StatusIs(StatusCode::kInvalidArgument,
                        "key 'connect_timeout' (or connect_timeout_s) is given twice"));
   EXPECT_THAT(data_source_from_settings({{"name", "a"}, {"host", "/a"}, {"host", "/b"}}),
               StatusIs(StatusCode::kInvalidArgument, "key 'host' is given twice"));
+}
+
+TEST(PgSettingsTest, ADecisionTableMustBeATableName) {
+  Result<DataSource> plain = data_source_from_settings({{"name", "a"}, {"decision_table", "xatm_decisions"}});
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->decision_table, "xatm_decisions");
+  Result<DataSource> qualified = data_source_from_settings({{"name", "a"}, {"decision_table", "tm._d1"}});
+  ASSERT_TRUE(qualified.ok()) << qualified.status().to_string();
+  for (const char* bad : {"", "1table", "a b", "x;DROP TABLE y", "a.b.c", "\"quoted\"", "a.",
+                          "t-1", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+    Result<DataSource> refused = data_source_from_settings({{"name", "a"}, {"decision_table", bad}});
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 TEST(PgSettingsTest, BadNumbersAreRefusedByKey) {

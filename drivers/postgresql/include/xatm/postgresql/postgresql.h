@@ -67,6 +67,12 @@ struct DataSource {
   // How long opening a session may take before the server counts as unreachable (libpq
   // `connect_timeout`; overrides one in `conninfo`). Zero waits indefinitely.
   std::chrono::seconds connect_timeout{5};
+  // A table in this database that keeps the decisions of the 2PC transactions this data source
+  // takes part in ("logging last resource", docs/protocol.md): the decision becomes durable in
+  // this branch's own local commit, with no prepare of this branch and no write to xatm's log.
+  // Empty (the default): off. start() creates the table if it is missing (or fails naming the
+  // privilege). Only ever this database's table: the decision must commit with the work.
+  std::string decision_table;
 };
 
 // A Resource for the data source. Nothing is contacted here: the first Resource::connect()
