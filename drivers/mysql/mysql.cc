@@ -27,6 +27,7 @@ constexpr xatm::driver::SettingKey kKeys[] = {
     {"connect_timeout", "connect_timeout_s"},
     {"read_timeout", "read_timeout_s"},
     {"write_timeout", "write_timeout_s"},
+    {"decision_table"},
 };
 
 constexpr std::uint64_t kMaxPort = 65535;
@@ -44,6 +45,9 @@ Status set_field(DataSource& config, const std::string& key, const std::string& 
                                   : key == "read_timeout"  ? config.read_timeout
                                                            : config.write_timeout;
     field = std::chrono::seconds(seconds);
+  } else if (key == "decision_table") {
+    XATM_RETURN_IF_ERROR(validate_decision_table_name(config.name, value));
+    config.decision_table = value;
   } else {
     std::string& field = key == "name"          ? config.name
                          : key == "host"        ? config.host

@@ -48,8 +48,10 @@ std::string skipped_detail(const std::vector<std::string>& skipped) {
 }  // namespace
 
 MysqlConnection::MysqlConnection(std::shared_ptr<SessionRegistry> registry,
-                                 std::unique_ptr<sql::Connection> connection, BranchHolder self)
-    : registry_(std::move(registry)), connection_(std::move(connection)), self_(self) {
+                                 std::unique_ptr<sql::Connection> connection, BranchHolder self,
+                                 std::shared_ptr<MysqlDecisionTable> decisions)
+    : registry_(std::move(registry)), connection_(std::move(connection)), self_(self),
+      decisions_(std::move(decisions)) {
   registry_->opened(self_.connection_id);
 }
 
@@ -107,6 +109,30 @@ XaReply MysqlConnection::commit(const Xid& xid, bool one_phase) {
   if (auto error = execute(statement)) return fail(verb, xid, statement, *error);
   forget_branch(xid);
   return {};
+}
+
+XaReply MysqlConnection::commit_with_decision(const Xid& xid, const DecisionRow& row) {
+  if (decisions_ == nullptr) return {XAER_PROTO, "this data source keeps no decision table"};
+  if (knowledge_of(xid) != Knowledge::kActive) {
+    return {XAER_PROTO, "the decision needs the branch still active"};
+  }
+  std::vector<Xid> taken;
+  for (const std::string& statement : decisions_->decision_statements(row, taken)) {
+    std::optional<SqlError> error = execute(statement);
+    if (!error) continue;
+    decisions_->give_back(taken);
+    if (is_connection_lost(*error)) {
+      return on_session_lost(Verb::kEnd, xid, {XAER_RMFAIL, statement + ": " + describe(*error)});
+    }
+    // The row could not be written (a fence is there, say): the branch rolls back.
+    const XaReply rolled_back = rollback(xid);
+    return {rolled_back.code == XAER_RMFAIL ? XAER_RMFAIL : XA_RBINTEGRITY,
+            statement + ": " + describe(*error) + "; XA ROLLBACK: " + xa_code_name(rolled_back.code)};
+  }
+  XaReply reply = end(xid);
+  if (reply.ok()) reply = commit(xid, /*one_phase=*/true);
+  if (!reply.ok()) decisions_->give_back(taken);
+  return reply;
 }
 
 XaReply MysqlConnection::rollback(const Xid& xid) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "mysql_branch_tag.h"
+#include "mysql_decision_table.h"
 #include "mysql_error_mapping.h"
 #include "mysql_session_registry.h"
 #include "xatm/driver/resource.h"
@@ -38,8 +39,10 @@ class MysqlConnection final : public XaConnection {
  public:
   // Takes over `connection`, an open session: `self` is its CONNECTION_ID() and when its
   // server started.
+  // `decisions`: the data source's decision table, null when it has none.
   MysqlConnection(std::shared_ptr<SessionRegistry> registry,
-                  std::unique_ptr<sql::Connection> connection, BranchHolder self);
+                  std::unique_ptr<sql::Connection> connection, BranchHolder self,
+                  std::shared_ptr<MysqlDecisionTable> decisions = nullptr);
   ~MysqlConnection() override;
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;
@@ -48,6 +51,9 @@ class MysqlConnection final : public XaConnection {
   XaReply end(const Xid& xid) override;
   XaReply prepare(const Xid& xid) override;
   XaReply commit(const Xid& xid, bool one_phase) override;
+  // Inside the active branch: the decision table's statements (MysqlDecisionTable), then
+  // XA END and XA COMMIT ... ONE PHASE.
+  XaReply commit_with_decision(const Xid& xid, const DecisionRow& row) override;
   XaReply rollback(const Xid& xid) override;
   XaReply forget(const Xid& xid) override;
   Recovered recover() override;
@@ -123,6 +129,7 @@ class MysqlConnection final : public XaConnection {
   const std::shared_ptr<SessionRegistry> registry_;
   const std::unique_ptr<sql::Connection> connection_;
   const BranchHolder self_;
+  const std::shared_ptr<MysqlDecisionTable> decisions_;
   std::optional<BranchMemory> branch_;
   std::optional<FinishedBranch> finished_;
   bool usable_ = true;

@@ -66,7 +66,23 @@ std::map<std::string, std::string> global_variables(sql::Connection& connection)
 MysqlResource::MysqlResource(DataSource config)
     : config_(std::move(config)),
       endpoint_(endpoint_of(config_)),
-      registry_(std::make_shared<SessionRegistry>(config_.name, config_.user)) {}
+      registry_(std::make_shared<SessionRegistry>(config_.name, config_.user)),
+      decisions_(config_.decision_table.empty()
+                     ? nullptr
+                     : std::make_shared<MysqlDecisionTable>(config_.name, config_.decision_table,
+                                                            [this] { return open_plain_session(); })) {}
+
+Result<std::unique_ptr<sql::Connection>> MysqlResource::open_plain_session() {
+  try {
+    sql::Driver& driver = driver_for_this_thread();
+    sql::ConnectOptionsMap options = connect_options(config_);
+    return std::unique_ptr<sql::Connection>(driver.connect(options));
+  } catch (const sql::SQLException& e) {
+    return connect_error(SqlError{e.getErrorCode(), e.getSQLState(), e.what()});
+  } catch (const std::exception& e) {
+    return connect_error(SqlError{0, "", e.what()});
+  }
+}
 
 Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
   if (config_.name.empty()) return invalid_argument_error("a MySQL data source needs a name");
@@ -82,7 +98,7 @@ Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
     if (!session.ok()) return session.status();
     warn_about_settings(*connection);
     return std::unique_ptr<XaConnection>(
-        std::make_unique<MysqlConnection>(registry_, std::move(connection), *session));
+        std::make_unique<MysqlConnection>(registry_, std::move(connection), *session, decisions_));
   } catch (const sql::SQLException& e) {
     return connect_error(SqlError{e.getErrorCode(), e.getSQLState(), e.what()});
   } catch (const std::exception& e) {

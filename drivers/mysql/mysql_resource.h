@@ -12,6 +12,7 @@
 #include <string>
 
 #include "mysql_branch_tag.h"
+#include "mysql_decision_table.h"
 #include "mysql_error_mapping.h"
 #include "mysql_session_registry.h"
 #include "xatm/mysql/mysql.h"
@@ -35,8 +36,12 @@ class MysqlResource final : public Resource {
   // server started (the session's branch tag, mysql_branch_tag.h). Errors as Resource::connect() says; every
   // message names the data source and never the password.
   Result<std::unique_ptr<XaConnection>> connect() override;
+  // Null unless DataSource::decision_table is set.
+  DecisionTable* decision_table() override { return decisions_.get(); }
 
  private:
+  // A plain session with the configured options (the decision table's own work).
+  Result<std::unique_ptr<sql::Connection>> open_plain_session();
   // The first queries of a new session: who it is, or why the session is refused.
   Result<BranchHolder> check_session(sql::Connection& connection);
   Status check_xa_recover(sql::Connection& connection);
@@ -47,6 +52,7 @@ class MysqlResource final : public Resource {
   const DataSource config_;
   const std::string endpoint_;  // "host:port" or "socket /path", for messages
   const std::shared_ptr<SessionRegistry> registry_;
+  const std::shared_ptr<MysqlDecisionTable> decisions_;
   std::atomic<bool> settings_checked_{false};
 };
 

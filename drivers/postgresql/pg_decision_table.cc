@@ -1,7 +1,5 @@
 #include "pg_decision_table.h"
 
-#include <cctype>
-
 #include "xatm/driver/logging.h"
 
 namespace xatm::postgresql::internal {
@@ -11,15 +9,6 @@ namespace {
 constexpr std::size_t kMaxQueued = 100'000;
 // How long a fence waits for a transaction that is still writing the same row.
 constexpr const char* kFenceLockTimeout = "SET lock_timeout = '10s'";
-
-bool is_identifier(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
-}
 
 // '\x<hex>' : a bytea literal of the gtrid (hex only, nothing to escape).
 std::string gtrid_literal(const Xid& global) { return "'\\x" + to_hex(global.gtrid()) + "'"; }
@@ -50,18 +39,6 @@ std::string gtrid_list(const std::vector<Xid>& globals) {
 }
 
 }  // namespace
-
-Status validate_table_name(const std::string& data_source, const std::string& table) {
-  const std::size_t dot = table.find('.');
-  const bool valid = dot == std::string::npos
-                         ? is_identifier(table)
-                         : is_identifier(std::string_view(table).substr(0, dot)) &&
-                               is_identifier(std::string_view(table).substr(dot + 1));
-  if (valid) return Status();
-  return invalid_argument_error("data source '" + data_source + "': decision_table '" + table +
-                                "' is not a table name ([A-Za-z_][A-Za-z0-9_]*, at most 63 "
-                                "bytes, optionally schema.table)");
-}
 
 std::string PgDecisionTable::where() const {
   return "data source '" + data_source_ + "', decision table " + table_;

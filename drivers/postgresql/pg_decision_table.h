@@ -28,20 +28,15 @@
 
 namespace xatm::postgresql::internal {
 
-// kInvalidArgument unless `table` is an identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes),
-// optionally qualified by a schema of the same form. Case-folded as PostgreSQL folds unquoted
-// names.
-Status validate_table_name(const std::string& data_source, const std::string& table);
-
 class PgDecisionTable final : public DecisionTable {
  public:
   using SessionFactory = std::function<Result<std::unique_ptr<PgSession>>()>;
   static constexpr std::size_t kMaxDeletesPerDecision = 64;
 
-  // An invalid `table` (validate_table_name) fails every operation with its error.
+  // An invalid `table` (validate_decision_table_name) fails every operation with its error.
   PgDecisionTable(std::string data_source, std::string table, SessionFactory open_session)
       : data_source_(std::move(data_source)), table_(std::move(table)),
-        name_status_(validate_table_name(data_source_, table_)),
+        name_status_(validate_decision_table_name(data_source_, table_)),
         open_session_(std::move(open_session)) {}
 
   const std::string& name() const override { return table_; }

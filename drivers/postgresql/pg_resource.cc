@@ -57,7 +57,7 @@ PgResource::PgResource(DataSource config)
     : config_(std::move(config)),
       decision_table_status_(config_.decision_table.empty()
                                  ? Status()
-                                 : validate_table_name(config_.name, config_.decision_table)),
+                                 : validate_decision_table_name(config_.name, config_.decision_table)),
       decisions_(config_.decision_table.empty()
                      ? nullptr
                      : std::make_shared<PgDecisionTable>(config_.name, config_.decision_table,

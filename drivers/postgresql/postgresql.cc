@@ -39,7 +39,7 @@ Status set_field(DataSource& config, const std::string& key, const std::string& 
   } else if (key == "conninfo") {
     config.conninfo = value;
   } else if (key == "decision_table") {
-    XATM_RETURN_IF_ERROR(internal::validate_table_name(config.name, value));
+    XATM_RETURN_IF_ERROR(validate_decision_table_name(config.name, value));
     config.decision_table = value;
   } else if (key == "port") {
     XATM_ASSIGN_OR_RETURN(const std::uint64_t port, setting_number(key, value, 1, kMaxPort));

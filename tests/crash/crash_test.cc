@@ -11,7 +11,7 @@
 //
 // XATM_CRASH_ITERATIONS sets the number of crashes (default 200); XATM_CRASH_SEED the first
 // seed (default: from the clock, printed). The last line is always
-//   crash-soak: runs=N violations=V leftovers=L decision_table=<table|none>
+//   crash-soak: runs=N violations=V leftovers=L decision_table=<data source.table|none>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -72,9 +72,12 @@ struct WorkerRun {
 
 class CrashHarness {
  public:
-  // `decision_table`: PostgreSQL's decision table, empty for none.
-  CrashHarness(std::string node, std::string log_dir, std::string decision_table = "")
-      : node_(std::move(node)), log_dir_(std::move(log_dir)), decision_table_(std::move(decision_table)) {}
+  // `decision_table`: the decision table of data source `decision_source` ("postgresql" or
+  // "mariadb"), empty for none.
+  CrashHarness(std::string node, std::string log_dir, std::string decision_table = "",
+               std::string decision_source = "postgresql")
+      : node_(std::move(node)), log_dir_(std::move(log_dir)),
+        decision_table_(std::move(decision_table)), decision_source_(std::move(decision_source)) {}
 
   // Runs `xatm-recover run` over the same node, log and data sources; returns its exit status
   // (0 all resolved, 1 something left for a later run).
@@ -85,9 +88,9 @@ class CrashHarness {
       out << R"({"node_name": ")" << node_ << R"(", "log_dir": ")" << log_dir_ << R"(", "data_sources": [)"
           << R"({"name": "mariadb", "driver": "mysql", "unix_socket": ")" << test_setting("MYSQL_SOCKET")
           << R"(", "user": ")" << test_setting("MYSQL_USER") << R"(", "password_env": "XATM_TEST_MYSQL_PASSWORD",)"
-          << R"( "database": ")" << test_setting("MYSQL_DATABASE") << R"("},)"
+          << R"( "database": ")" << test_setting("MYSQL_DATABASE") << table_key("mariadb") << R"("},)"
           << R"({"name": "postgresql", "driver": "postgresql", "conninfo": ")" << test_setting("PG_CONNINFO")
-          << (decision_table_.empty() ? "" : R"(", "decision_table": ")" + decision_table_) << R"("}]})";
+          << table_key("postgresql") << R"("}]})";
     }
     std::vector<std::string> args = {XATM_RECOVER_TOOL, "run", "--config", config};
     if (force) args.insert(args.end(), {"--force", "--grace-seconds", "1"});
@@ -153,7 +156,7 @@ class CrashHarness {
     for (char** e = environ; *e != nullptr; ++e) {
       std::string entry(*e);
       if (entry.rfind("XATM_CRASH_AT=", 0) != 0 && entry.rfind("XATM_TEST_", 0) != 0 &&
-          entry.rfind("XATM_CRASH_DECISION_TABLE=", 0) != 0) {
+          entry.rfind("XATM_CRASH_DECISION_", 0) != 0) {
         env.push_back(entry);
       }
     }
@@ -161,11 +164,20 @@ class CrashHarness {
       env.push_back(std::string("XATM_TEST_") + name + "=" + test_setting(name));
     }
     if (!crash_at.empty()) env.push_back("XATM_CRASH_AT=" + crash_at);
-    if (!decision_table_.empty()) env.push_back("XATM_CRASH_DECISION_TABLE=" + decision_table_);
+    if (!decision_table_.empty()) {
+      env.push_back("XATM_CRASH_DECISION_TABLE=" + decision_table_);
+      env.push_back("XATM_CRASH_DECISION_SOURCE=" + decision_source_);
+    }
     return env;
   }
 
-  std::string node_, log_dir_, decision_table_;
+  // The config file's decision_table key for `data_source` (ends the previous value's quote).
+  std::string table_key(const std::string& data_source) const {
+    if (decision_table_.empty() || data_source != decision_source_) return "";
+    return R"(", "decision_table": ")" + decision_table_;
+  }
+
+  std::string node_, log_dir_, decision_table_, decision_source_;
 };
 
 // The ledger invariants over every transfer so far; one line per violation (empty: none).
@@ -222,7 +234,8 @@ int env_int(const char* name, int fallback) {
 // The crash loop: `iterations` workers crashed at `points` (each in turn, then SIGKILL at a
 // random time, then a random point with a crash in the first recovery too), each followed by
 // recovery and the invariants. `decision_table`: PostgreSQL's, empty for none.
-void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::string& decision_table) {
+void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::string& decision_table,
+                    const std::string& decision_source = "postgresql") {
   const int iterations = env_int("XATM_CRASH_ITERATIONS", 200);
   const auto first_seed = static_cast<unsigned>(env_int(
       "XATM_CRASH_SEED", static_cast<int>(std::chrono::system_clock::now().time_since_epoch().count() % 100000)));
@@ -236,7 +249,7 @@ void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::str
   const std::string node = "crash-" + std::to_string(getpid());
   const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
   std::filesystem::remove_all(log_dir);
-  CrashHarness harness(node, log_dir, decision_table);
+  CrashHarness harness(node, log_dir, decision_table, decision_source);
   std::filesystem::remove(harness.outcomes_path());
 
   int violations = 0, leftovers = 0, crashed = 0;
@@ -317,7 +330,8 @@ void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::str
   std::cout << "crash test: " << crashed << " of " << iterations << " workers crashed mid-run\n";
   std::cout << "crash-soak: runs=" << iterations << " violations=" << violations
             << " leftovers=" << leftovers
-            << " decision_table=" << (decision_table.empty() ? "none" : decision_table) << std::endl;
+            << " decision_table=" << (decision_table.empty() ? "none" : decision_source + "." + decision_table)
+            << std::endl;
   EXPECT_GT(crashed, iterations / 2) << "the crash points were not reached";
 }
 
@@ -436,6 +450,10 @@ TEST(CrashTest, APresumedAbortFencesTheDecisionTableFirst) {
 
 TEST(CrashTest, TransfersDecidedInADecisionTableSurviveCrashes) {
   run_crash_loop(kDecisionTableCrashPoints, kDecisionTable);
+}
+
+TEST(CrashTest, TransfersDecidedInMariadbsDecisionTableSurviveCrashes) {
+  run_crash_loop(kDecisionTableCrashPoints, kDecisionTable, "mariadb");
 }
 
 }  // namespace

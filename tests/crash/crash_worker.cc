@@ -14,7 +14,8 @@
 // worker cannot lose a line it wrote, so the harness knows what every answered commit said.
 // XATM_CRASH_AT (testing/crash_points.h) ends the process at a named point, like kill -9; the
 // harness may also SIGKILL it at any time. With TRANSFERS = 0 it only recovers. With
-// XATM_CRASH_DECISION_TABLE set, PostgreSQL keeps the decisions in that table. PHASE_THREADS = 0
+// XATM_CRASH_DECISION_TABLE set, PostgreSQL (or XATM_CRASH_DECISION_SOURCE) keeps the decisions
+// in that table. PHASE_THREADS = 0
 // runs the branches of each phase one after the other, so that "between the two prepares" and
 // "between the two commits" are distinct moments a crash point can hit.
 // Exit: 0 done, 2 usage or setup error, 86 crashed at a point.
@@ -138,6 +139,16 @@ void transfer(TransactionManager& tm, std::mt19937& random, std::int64_t id, int
   report(outcomes_fd, id, where, tx->commit());
 }
 
+// XATM_CRASH_DECISION_TABLE names a decision table of the data source XATM_CRASH_DECISION_SOURCE
+// ("postgresql" unless set): transfers across both databases then decide inside that data
+// source's own commit (logging last resource).
+std::string decision_table_of(const std::string& data_source) {
+  const char* table = std::getenv("XATM_CRASH_DECISION_TABLE");    // NOLINT(concurrency-mt-unsafe)
+  const char* source = std::getenv("XATM_CRASH_DECISION_SOURCE");  // NOLINT(concurrency-mt-unsafe)
+  if (table == nullptr) return "";
+  return (source != nullptr ? source : "postgresql") == data_source ? table : "";
+}
+
 int run(int argc, char** argv) {
   if (argc != 8) {
     std::cerr << "usage: xatm_crash_worker NODE LOG_DIR TRANSFERS THREADS SEED PHASE_THREADS "
@@ -166,14 +177,12 @@ int run(int argc, char** argv) {
                                           .unix_socket = servers->mysql_socket,
                                           .user = servers->mysql_user,
                                           .password = servers->mysql_password,
-                                          .database = servers->mysql_database});
-  // XATM_CRASH_DECISION_TABLE names PostgreSQL's decision table: transfers across both
-  // databases then decide inside PostgreSQL's commit (logging last resource).
-  const char* decision_table = std::getenv("XATM_CRASH_DECISION_TABLE");  // NOLINT(concurrency-mt-unsafe)
+                                          .database = servers->mysql_database,
+                                          .decision_table = decision_table_of("mariadb")});
   if (added.ok()) {
     added = tm.add(postgresql::DataSource{.name = "postgresql",
                                           .conninfo = servers->pg_conninfo,
-                                          .decision_table = decision_table != nullptr ? decision_table : ""});
+                                          .decision_table = decision_table_of("postgresql")});
   }
   if (added.ok()) added = tm.start();
   if (!added.ok()) {

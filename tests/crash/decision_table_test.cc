@@ -69,10 +69,31 @@ class DecisionTableTest : public ::testing::Test {
     pg_ = PQconnectdb(servers_.pg_conninfo.c_str());
     ASSERT_EQ(PQstatus(pg_), CONNECTION_OK);
     pg_exec(std::string("DROP TABLE IF EXISTS ") + kTable);
+    std::unique_ptr<sql::Statement>(mariadb()->createStatement())
+        ->execute(std::string("DROP TABLE IF EXISTS ") + kTable);
     node_ = "llr-" + std::to_string(getpid());
     log_dir_ = (std::filesystem::temp_directory_path() / (node_ + "-log")).string();
     std::filesystem::remove_all(log_dir_);
   }
+  // A plain MariaDB session (not XA), for looking at its decision table.
+  std::unique_ptr<sql::Connection> mariadb() const {
+    sql::ConnectOptionsMap options;
+    options["hostName"] = sql::SQLString("unix://" + servers_.mysql_socket);
+    options["userName"] = sql::SQLString(servers_.mysql_user);
+    options["password"] = sql::SQLString(servers_.mysql_password);
+    options["schema"] = sql::SQLString(servers_.mysql_database);
+    return std::unique_ptr<sql::Connection>(sql::mysql::get_mysql_driver_instance()->connect(options));
+  }
+  int mariadb_rows_with(char outcome) const {
+    std::unique_ptr<sql::Connection> session = mariadb();
+    std::unique_ptr<sql::ResultSet> row(std::unique_ptr<sql::Statement>(session->createStatement())
+                                            ->executeQuery(std::string("SELECT COUNT(*) FROM ") + kTable +
+                                                           " WHERE node = '" + node_ + "' AND outcome = '" +
+                                                           outcome + "'"));
+    row->next();
+    return row->getInt(1);
+  }
+
   void TearDown() override {
     tm_.reset();
     if (pg_ != nullptr) PQfinish(pg_);
@@ -97,8 +118,9 @@ class DecisionTableTest : public ::testing::Test {
   }
 
   // Starts a TransactionManager over both databases, PostgreSQL with the decision table
-  // `table`, and a second PostgreSQL data source "pg-reader" without one.
-  Status start(const std::string& table = kTable) {
+  // `table` (none when empty), MariaDB with `mariadb_table`, and a second PostgreSQL data
+  // source "pg-reader" without one.
+  Status start(const std::string& table = kTable, const std::string& mariadb_table = "") {
     Result<std::unique_ptr<DecisionLog>> file_log =
         open_file_log({.dir = log_dir_, .create_if_missing = true, .node_name = node_});
     if (!file_log.ok()) return file_log.status();
@@ -110,7 +132,8 @@ class DecisionTableTest : public ::testing::Test {
                                                    .unix_socket = servers_.mysql_socket,
                                                    .user = servers_.mysql_user,
                                                    .password = servers_.mysql_password,
-                                                   .database = servers_.mysql_database}));
+                                                   .database = servers_.mysql_database,
+                                                   .decision_table = mariadb_table}));
     XATM_RETURN_IF_ERROR(tm_->add(pg_source(table)));
     XATM_RETURN_IF_ERROR(tm_->add(postgresql::DataSource{.name = "pg-reader", .conninfo = servers_.pg_conninfo}));
     return tm_->start();
@@ -274,6 +297,54 @@ TEST_F(DecisionTableTest, TheFenceWaitsForADecisionStillBeingWritten) {
     EXPECT_EQ(fenced.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
         << "the fence did not wait for the transaction writing the row";
     pg_exec(end);
+    const Result<char> outcome = fenced.get();
+    ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
+    EXPECT_EQ(*outcome, std::string(end) == "COMMIT" ? 'C' : 'A') << end;
+  }
+}
+
+TEST_F(DecisionTableTest, MariadbDecidesWhenItAloneKeepsATable) {
+  ASSERT_TRUE(start(/*table=*/"", /*mariadb_table=*/kTable).ok());
+  EXPECT_EQ(mariadb_rows_with('B'), 1);
+  for (int id = 10; id < 15; ++id) {
+    const Outcome outcome = transfer(id);
+    ASSERT_TRUE(outcome.committed()) << outcome.to_string();
+    EXPECT_EQ(where_is(id), "MP");
+  }
+  EXPECT_EQ(log_->commits.load(), 0);
+  EXPECT_EQ(mariadb_rows_with('C'), 1) << "finished rows go with later decisions";
+  EXPECT_EQ(bank_->prepared_of_node(node_).value(), 0);
+  EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+}
+
+TEST_F(DecisionTableTest, PostgresqlIsPreferredWhenBothKeepATable) {
+  ASSERT_TRUE(start(kTable, kTable).ok());
+  ASSERT_TRUE(transfer(16).committed());
+  EXPECT_EQ(rows_with('C'), 1);
+  EXPECT_EQ(mariadb_rows_with('C'), 0);
+}
+
+TEST_F(DecisionTableTest, MariadbsFenceWaitsForADecisionStillBeingWritten) {
+  ASSERT_TRUE(start(/*table=*/"", /*mariadb_table=*/kTable).ok());
+  std::unique_ptr<Resource> resource = mysql::make_resource({.name = "mariadb",
+                                                             .unix_socket = servers_.mysql_socket,
+                                                             .user = servers_.mysql_user,
+                                                             .password = servers_.mysql_password,
+                                                             .database = servers_.mysql_database,
+                                                             .decision_table = kTable});
+  for (const char* end : {"COMMIT", "ROLLBACK"}) {
+    const std::string gtrid = std::string("fence-") + end;
+    const Xid global = Xid::make(kXatmFormatId, {reinterpret_cast<const std::uint8_t*>(gtrid.data()), gtrid.size()}, {}).value();
+    std::unique_ptr<sql::Connection> writer = mariadb();
+    std::unique_ptr<sql::Statement> statement(writer->createStatement());
+    statement->execute("BEGIN");
+    statement->execute(std::string("INSERT INTO ") + kTable + " VALUES (X'" + to_hex(global.gtrid()) + "', '" +
+                       node_ + "', 'C', '', 0)");
+    std::future<Result<char>> fenced =
+        std::async(std::launch::async, [&] { return resource->decision_table()->fence(global, node_); });
+    EXPECT_EQ(fenced.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
+        << "the fence did not wait for the transaction writing the row";
+    statement->execute(end);
     const Result<char> outcome = fenced.get();
     ASSERT_TRUE(outcome.ok()) << outcome.status().to_string();
     EXPECT_EQ(*outcome, std::string(end) == "COMMIT" ? 'C' : 'A') << end;

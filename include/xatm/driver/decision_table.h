@@ -27,6 +27,11 @@
 
 namespace xatm {
 
+// kInvalidArgument naming the data source and the table unless `table` is a plain identifier
+// ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes), optionally qualified by a schema of the same
+// form: the drivers put it into SQL unquoted.
+Status validate_decision_table_name(const std::string& data_source, const std::string& table);
+
 // One decision of a decision table.
 struct DecisionRow {
   Xid global;            // the transaction: xatm's formatID, its gtrid, an empty bqual

@@ -69,6 +69,17 @@ TEST(MysqlSettingsTest, KeysNotGivenKeepTheDefaults) {
   EXPECT_EQ(config->write_timeout, defaults.write_timeout);
 }
 
+TEST(MysqlSettingsTest, ADecisionTableMustBeATableName) {
+  Result<DataSource> plain = data_source_from_settings({{"name", "a"}, {"decision_table", "xatm_decisions"}});
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->decision_table, "xatm_decisions");
+  for (const char* bad : {"", "a b", "x;DROP TABLE y", "`q`", "a.b.c", "t-1"}) {
+    EXPECT_EQ(data_source_from_settings({{"name", "a"}, {"decision_table", bad}}).status().code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
 TEST(MysqlSettingsTest, NameIsRequiredAndKeysAreKnown) {
   for (const Settings& nameless : {Settings{{"user", "app"}}, Settings{{"name", ""}}}) {
     EXPECT_THAT(data_source_from_settings(nameless),
@@ -80,7 +91,7 @@ TEST(MysqlSettingsTest, NameIsRequiredAndKeysAreKnown) {
               StatusIs(StatusCode::kInvalidArgument,
                        "unknown key 'passwd' (known: name, host, port, unix_socket, user, "
                        "password, database, connect_timeout (or connect_timeout_s), read_timeout "
-                       "(or read_timeout_s), write_timeout (or write_timeout_s))"));
+                       "(or read_timeout_s), write_timeout (or write_timeout_s), decision_table)"));
 }
 
 TEST(MysqlSettingsTest, BadNumbersAreRefusedByKeyNeverByValue) {

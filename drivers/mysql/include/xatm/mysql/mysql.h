@@ -73,6 +73,12 @@ struct DataSource {
   std::chrono::seconds read_timeout{30};
   // How long sending a statement may block.
   std::chrono::seconds write_timeout{30};
+  // A table in `database` that keeps the decisions of the 2PC transactions this data source
+  // takes part in ("logging last resource", docs/protocol.md): the decision commits with this
+  // branch's own XA COMMIT ... ONE PHASE, with no XA PREPARE here and no write to xatm's log.
+  // Empty (the default): off. start() creates it if missing (or fails naming the privilege).
+  // A PostgreSQL data source with a table is preferred as the decision branch (one round trip).
+  std::string decision_table;
 };
 
 // A Resource for `config`. Nothing is connected here: the first session is opened when a
