@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <set>
+#include <string>
 #include <utility>
 
 namespace xatm::postgresql::internal {
@@ -83,10 +85,46 @@ std::vector<Span> password_spans(std::string_view conninfo) {
   return is_uri(conninfo) ? uri_form_passwords(conninfo) : keyword_form_passwords(conninfo);
 }
 
-// Where the first secret of `conninfo` may begin: the first "password" keyword, or the user info
-// of a URI. Text before it holds no secret.
+// The keywords libpq knows (PQconndefaults).
+const std::set<std::string, std::less<>>& known_keywords() {
+  static const std::set<std::string, std::less<>> keywords = [] {
+    std::set<std::string, std::less<>> known;
+    PQconninfoOption* defaults = PQconndefaults();
+    for (PQconninfoOption* option = defaults; option != nullptr && option->keyword != nullptr; ++option) {
+      known.insert(option->keyword);
+    }
+    if (defaults != nullptr) PQconninfoFree(defaults);
+    return known;
+  }();
+  return keywords;
+}
+
+// Where the first word that stands before '=' (a keyword, in the keyword form) and that libpq
+// does not know begins: a misspelled "passwrd=..." holds a password all the same.
+std::size_t first_unknown_keyword(std::string_view conninfo) {
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  for (std::size_t i = 0; i < conninfo.size();) {
+    if (!is_word(conninfo[i]) || (i > 0 && is_word(conninfo[i - 1]))) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < conninfo.size() && is_word(conninfo[end])) ++end;
+    std::size_t next = end;
+    while (next < conninfo.size() && conninfo[next] == ' ') ++next;
+    if (next < conninfo.size() && conninfo[next] == '=' && !known_keywords().contains(conninfo.substr(i, end - i))) {
+      return i;
+    }
+    i = end;
+  }
+  return std::string_view::npos;
+}
+
+// Where the first secret of `conninfo` may begin: the first "password" keyword, the first
+// keyword libpq does not know (misspelled, it may be a password's), or the user info of a URI.
+// Text before it holds no secret.
 std::size_t secrets_begin(std::string_view conninfo) {
-  std::size_t begin = conninfo.find("password");
+  std::size_t begin = std::min(conninfo.find("password"), first_unknown_keyword(conninfo));
   if (is_uri(conninfo)) {
     const Span userinfo = uri_userinfo(conninfo);
     if (userinfo.end > userinfo.begin) begin = std::min(begin, userinfo.begin);
@@ -107,6 +145,23 @@ std::string parsed_password(const std::string& conninfo) {
   return password;
 }
 
+// True when `word` stands in `conninfo` as a keyword (a word followed by '='): a name, not a
+// secret, even when libpq does not know it.
+bool is_keyword_of(std::string_view conninfo, std::string_view word) {
+  if (word.empty() || !std::all_of(word.begin(), word.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+      })) {
+    return false;
+  }
+  for (std::size_t at = conninfo.find(word); at != std::string_view::npos; at = conninfo.find(word, at + 1)) {
+    std::size_t next = at + word.size();
+    while (next < conninfo.size() && conninfo[next] == ' ') ++next;
+    const bool starts_token = at == 0 || conninfo[at - 1] == ' ';
+    if (starts_token && next < conninfo.size() && conninfo[next] == '=') return true;
+  }
+  return false;
+}
+
 // libpq's message about an unparsable `conninfo` with every double-quoted fragment that occurs
 // in the secret part of the text replaced by "...": when the text cannot be parsed, nobody can
 // tell where a password ends, so nothing from that part is shown.
@@ -124,6 +179,7 @@ std::string hide_quoted_secrets(std::string_view message, std::string_view conni
     out.append(message.substr(i, open + 1 - i));
     const bool before_secrets = conninfo.substr(0, secret_part).find(fragment) != std::string_view::npos;
     const bool secret = !fragment.empty() && fragment != "=" && !before_secrets &&
+                        !is_keyword_of(conninfo, fragment) &&
                         secrets.find(fragment) != std::string_view::npos;
     out.append(secret ? "..." : fragment);
     out.push_back('"');
@@ -211,9 +267,21 @@ Status check_conninfo(const std::string& data_source, const std::string& conninf
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
   // Unparsable, so where a password ends is unknown: nothing from where one may begin is shown.
   const std::size_t secret_part = secrets_begin(conninfo);
-  const std::string shown = secret_part == std::string::npos
-                                ? conninfo
-                                : conninfo.substr(0, secret_part) + "... (the rest may hold a password)";
+  std::string shown = conninfo;
+  if (secret_part != std::string::npos) {
+    // A keyword libpq does not know is shown by name; its value may be a password.
+    const std::size_t unknown = first_unknown_keyword(conninfo);
+    std::string keyword;
+    if (unknown == secret_part) {
+      while (unknown + keyword.size() < conninfo.size() &&
+             (std::isalnum(static_cast<unsigned char>(conninfo[unknown + keyword.size()])) != 0 ||
+              conninfo[unknown + keyword.size()] == '_')) {
+        keyword += conninfo[unknown + keyword.size()];
+      }
+      keyword += "=";
+    }
+    shown = conninfo.substr(0, secret_part) + keyword + "... (the rest may hold a password)";
+  }
   return invalid_argument_error("data source '" + data_source + "': invalid conninfo '" + shown +
                                 "': " + scrub_message(hide_quoted_secrets(why, conninfo), conninfo));
 }

@@ -449,26 +449,23 @@ Status Recoverer::check_decision_tables(Scan& scan, const Xid& xid, bool commit)
   if (!scan.unreadable_tables.empty()) {
     return unavailable_error("cannot tell what the decision tables say: " + scan.unreadable_tables.front());
   }
+  auto where = [](const Scan::Table& table) {
+    return "decision table " + table.table->name() + " of data source '" + table.data_source + "'";
+  };
+  if (commit) {
+    const Scan::Table* fenced = scan.table_with(xid, 'A');
+    if (fenced == nullptr) return Status();
+    return failed_precondition_error(
+        where(*fenced) + " holds a fence for " + xid.global().to_string() +
+        ": the transaction was rolled back there (or presumed aborted); committing the rest would "
+        "split it");
+  }
   for (const Scan::Table& table : scan.tables) {
-    const std::string where = "decision table " + table.table->name() + " of data source '" +
-                              table.data_source + "'";
-    char outcome = 0;
-    if (commit) {
-      if (scan.table_with(xid, 'A') == &table) outcome = 'A';
-    } else {
-      Result<char> fenced = table.table->fence(xid.global(), options_.node_name);
-      if (!fenced.ok()) return fenced.status().with_context("rollback: fence in " + where);
-      outcome = *fenced;
-    }
-    if (!commit && outcome == 'C') {
+    Result<char> fenced = table.table->fence(xid.global(), options_.node_name);
+    if (!fenced.ok()) return fenced.status().with_context("rollback: fence in " + where(table));
+    if (*fenced == 'C') {
       return failed_precondition_error("a COMMIT decision for " + xid.global().to_string() + " is in " +
-                                       where + ": its branches must be committed, not rolled back");
-    }
-    if (commit && outcome == 'A') {
-      return failed_precondition_error(
-          where + " holds a fence for " + xid.global().to_string() +
-          ": the transaction was rolled back there (or presumed aborted); committing the rest would "
-          "split it");
+                                       where(table) + ": its branches must be committed, not rolled back");
     }
   }
   return Status();

@@ -81,6 +81,16 @@ TEST(PgConninfoTest, InvalidConninfoIsInvalidArgumentWithoutThePassword) {
   EXPECT_TRUE(check_conninfo("billing", "host=/x dbname=y").ok());
 }
 
+TEST(PgConninfoTest, AMisspelledPasswordKeywordHidesItsValueToo) {
+  for (const char* conninfo : {"host=/x passwrd=hunter2 dbname=y", "host=/x pass_word = 'hunter2'",
+                               "host=/x Password=hunter2"}) {
+    const Status status = check_conninfo("billing", conninfo);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << conninfo;
+    EXPECT_EQ(status.message().find("hunter2"), std::string::npos) << status.message();
+    EXPECT_NE(status.message().find("host=/x"), std::string::npos) << status.message();
+  }
+}
+
 using xatm::testing::awkward_passwords;
 using xatm::testing::keyword_quoted;
 using xatm::testing::percent_encoded;
