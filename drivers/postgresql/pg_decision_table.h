@@ -31,6 +31,9 @@ namespace xatm::postgresql::internal {
 class PgDecisionTable final : public DecisionTable {
  public:
   using SessionFactory = std::function<Result<std::unique_ptr<PgSession>>()>;
+  // A decision carries the deletion of finished rows once at least kMinDeletesPerDecision wait,
+  // at most kMaxDeletesPerDecision at a time: under steady load the table holds a few dozen rows.
+  static constexpr std::size_t kMinDeletesPerDecision = 32;
   static constexpr std::size_t kMaxDeletesPerDecision = 64;
 
   // An invalid `table` (validate_decision_table_name) fails every operation with its error.

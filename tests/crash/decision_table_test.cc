@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -200,15 +201,21 @@ TEST_F(DecisionTableTest, ATransferDecidesInPostgresqlsCommitWithoutALogRecord) 
   EXPECT_EQ(rows_with('C'), 1) << "the decision row stays until a later decision deletes it";
   const Outcome second = transfer(2);
   ASSERT_TRUE(second.committed()) << second.to_string();
-  EXPECT_EQ(rows_with('C'), 1) << "the first row went with the second decision";
   EXPECT_EQ(bank_->total().value(), kExpectedTotal);
   EXPECT_EQ(bank_->prepared_of_node(node_).value(), 0);
 }
 
 TEST_F(DecisionTableTest, TheTableDoesNotGrowUnderSteadyLoad) {
   ASSERT_TRUE(start().ok());
-  for (int id = 1; id <= 150; ++id) ASSERT_TRUE(transfer(id).committed()) << id;
-  EXPECT_LE(rows_with('C'), 2) << "finished rows are deleted with later decisions";
+  int most = 0;
+  for (int id = 1; id <= 200; ++id) {
+    ASSERT_TRUE(transfer(id).committed()) << id;
+    most = std::max(most, rows_with('C'));
+  }
+  // Finished rows go in batches of at least 32 with later decisions: never more than a batch
+  // and the decision in flight.
+  EXPECT_LE(most, 33) << "finished rows are deleted with later decisions";
+  EXPECT_GE(most, 2);
   EXPECT_EQ(log_->commits.load(), 0);
 }
 
@@ -312,7 +319,7 @@ TEST_F(DecisionTableTest, MariadbDecidesWhenItAloneKeepsATable) {
     EXPECT_EQ(where_is(id), "MP");
   }
   EXPECT_EQ(log_->commits.load(), 0);
-  EXPECT_EQ(mariadb_rows_with('C'), 1) << "finished rows go with later decisions";
+  EXPECT_EQ(mariadb_rows_with('C'), 5) << "finished rows wait for a batch of later decisions";
   EXPECT_EQ(bank_->prepared_of_node(node_).value(), 0);
   EXPECT_EQ(bank_->total().value(), kExpectedTotal);
 }
