@@ -1,5 +1,6 @@
 #include "xatm/driver/decision_table.h"
 
+#include <algorithm>
 #include <cctype>
 #include <string_view>
 
@@ -27,6 +28,29 @@ Status validate_decision_table_name(const std::string& data_source, const std::s
   return invalid_argument_error("data source '" + data_source + "': decision_table '" + table +
                                 "' is not a table name ([A-Za-z_][A-Za-z0-9_]*, at most 63 "
                                 "bytes, optionally schema.table)");
+}
+
+void FinishedDecisions::add(const Xid& global) {
+  std::lock_guard lock(mutex_);
+  if (finished_.size() < kMaxQueued) finished_.push_back(global);
+}
+
+std::vector<Xid> FinishedDecisions::take_batch() {
+  std::lock_guard lock(mutex_);
+  // One DELETE of many rows costs the server less than many DELETEs of one.
+  if (finished_.size() < kMinBatch) return {};
+  const auto first = finished_.end() - static_cast<long>(std::min(finished_.size(), kMaxBatch));
+  std::vector<Xid> taken(first, finished_.end());
+  finished_.erase(first, finished_.end());
+  return taken;
+}
+
+void FinishedDecisions::give_back(std::vector<Xid>& taken) {
+  std::lock_guard lock(mutex_);
+  for (Xid& global : taken) {
+    if (finished_.size() < kMaxQueued) finished_.push_back(std::move(global));
+  }
+  taken.clear();
 }
 
 }  // namespace xatm

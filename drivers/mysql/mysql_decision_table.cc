@@ -16,8 +16,6 @@ namespace xatm::mysql::internal {
 namespace {
 
 constexpr int kErrDuplicateKey = 1062;
-// Rows of finished transactions kept for deletion; beyond it they are left to recovery.
-constexpr std::size_t kMaxQueued = 100'000;
 
 std::string hex_literal(std::span<const std::uint8_t> bytes) { return "X'" + to_hex(bytes) + "'"; }
 
@@ -159,10 +157,7 @@ Result<DecisionTableContents> MysqlDecisionTable::read(const std::string& node) 
   return contents;
 }
 
-void MysqlDecisionTable::finished(const Xid& global) {
-  std::lock_guard lock(mutex_);
-  if (finished_.size() < kMaxQueued) finished_.push_back(global);
-}
+void MysqlDecisionTable::finished(const Xid& global) { finished_.add(global); }
 
 Status MysqlDecisionTable::erase(const std::vector<Xid>& globals) {
   if (globals.empty()) return Status();
@@ -176,15 +171,7 @@ Status MysqlDecisionTable::erase(const std::vector<Xid>& globals) {
 
 std::vector<std::string> MysqlDecisionTable::decision_statements(const DecisionRow& row,
                                                                  std::vector<Xid>& taken) {
-  {
-    std::lock_guard lock(mutex_);
-    // In batches: one DELETE of many rows costs the server less than many DELETEs of one.
-    const std::size_t count = finished_.size() < kMinDeletesPerDecision
-                                  ? 0
-                                  : std::min(finished_.size(), kMaxDeletesPerDecision);
-    taken.assign(finished_.end() - static_cast<long>(count), finished_.end());
-    finished_.erase(finished_.end() - static_cast<long>(count), finished_.end());
-  }
+  taken = finished_.take_batch();
   std::vector<std::string> statements;
   if (!taken.empty()) statements.push_back("DELETE FROM " + table_ + " WHERE gtrid IN (" + gtrid_list(taken) + ")");
   statements.push_back("INSERT INTO " + table_ + " VALUES (" + hex_literal(row.global.gtrid()) + ", " +
@@ -193,12 +180,6 @@ std::vector<std::string> MysqlDecisionTable::decision_statements(const DecisionR
   return statements;
 }
 
-void MysqlDecisionTable::give_back(std::vector<Xid>& taken) {
-  std::lock_guard lock(mutex_);
-  for (Xid& global : taken) {
-    if (finished_.size() < kMaxQueued) finished_.push_back(std::move(global));
-  }
-  taken.clear();
-}
+void MysqlDecisionTable::give_back(std::vector<Xid>& taken) { finished_.give_back(taken); }
 
 }  // namespace xatm::mysql::internal

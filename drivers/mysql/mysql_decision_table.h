@@ -35,11 +35,6 @@ namespace xatm::mysql::internal {
 class MysqlDecisionTable final : public DecisionTable {
  public:
   using SessionFactory = std::function<Result<std::unique_ptr<sql::Connection>>()>;
-  // A decision carries the deletion of finished rows once at least kMinDeletesPerDecision wait,
-  // at most kMaxDeletesPerDecision at a time: under steady load the table holds a few dozen rows.
-  static constexpr std::size_t kMinDeletesPerDecision = 32;
-  static constexpr std::size_t kMaxDeletesPerDecision = 64;
-
   // An invalid `table` (validate_decision_table_name) fails every operation with its error.
   MysqlDecisionTable(std::string data_source, std::string table, SessionFactory open_session);
 
@@ -67,8 +62,7 @@ class MysqlDecisionTable final : public DecisionTable {
   const std::string table_;
   const Status name_status_;
   const SessionFactory open_session_;
-  std::mutex mutex_;
-  std::vector<Xid> finished_;  // guarded by mutex_
+  FinishedDecisions finished_;
 };
 
 }  // namespace xatm::mysql::internal

@@ -5,8 +5,6 @@
 namespace xatm::postgresql::internal {
 namespace {
 
-// Rows of finished transactions kept for deletion; beyond it they are left to recovery.
-constexpr std::size_t kMaxQueued = 100'000;
 // How long a fence waits for a transaction that is still writing the same row.
 constexpr const char* kFenceLockTimeout = "SET lock_timeout = '10s'";
 
@@ -137,10 +135,7 @@ Result<DecisionTableContents> PgDecisionTable::read(const std::string& node) {
   return contents;
 }
 
-void PgDecisionTable::finished(const Xid& global) {
-  std::lock_guard lock(mutex_);
-  if (finished_.size() < kMaxQueued) finished_.push_back(global);
-}
+void PgDecisionTable::finished(const Xid& global) { finished_.add(global); }
 
 Status PgDecisionTable::erase(const std::vector<Xid>& globals) {
   if (globals.empty()) return Status();
@@ -152,15 +147,7 @@ Status PgDecisionTable::erase(const std::vector<Xid>& globals) {
 }
 
 std::string PgDecisionTable::decision_sql(const DecisionRow& row, std::vector<Xid>& taken) {
-  {
-    std::lock_guard lock(mutex_);
-    // In batches: one DELETE of many rows costs the server less than many DELETEs of one.
-    const std::size_t count = finished_.size() < kMinDeletesPerDecision
-                                  ? 0
-                                  : std::min(finished_.size(), kMaxDeletesPerDecision);
-    taken.assign(finished_.end() - static_cast<long>(count), finished_.end());
-    finished_.erase(finished_.end() - static_cast<long>(count), finished_.end());
-  }
+  taken = finished_.take_batch();
   std::string sql;
   if (!taken.empty()) sql = "DELETE FROM " + table_ + " WHERE gtrid IN (" + gtrid_list(taken) + ");";
   sql += "INSERT INTO " + table_ + " (gtrid, node, outcome, branches) VALUES (" +
@@ -169,12 +156,6 @@ std::string PgDecisionTable::decision_sql(const DecisionRow& row, std::vector<Xi
   return sql;
 }
 
-void PgDecisionTable::give_back(std::vector<Xid>& taken) {
-  std::lock_guard lock(mutex_);
-  for (Xid& global : taken) {
-    if (finished_.size() < kMaxQueued) finished_.push_back(std::move(global));
-  }
-  taken.clear();
-}
+void PgDecisionTable::give_back(std::vector<Xid>& taken) { finished_.give_back(taken); }
 
 }  // namespace xatm::postgresql::internal

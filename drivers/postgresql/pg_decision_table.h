@@ -6,8 +6,8 @@
 //     outcome "char" NOT NULL CHECK (outcome IN ('C','A','B')), branches text NOT NULL
 //     DEFAULT '', created timestamptz NOT NULL DEFAULT now())
 //
-// The decision rides in D's transaction as one simple-protocol string: the deletion of up to
-// kMaxDeletesPerDecision finished rows, the INSERT of the row, COMMIT (decision_sql). The
+// The decision rides in D's transaction as one simple-protocol string: the deletion of a batch
+// of finished rows (FinishedDecisions), the INSERT of the row, COMMIT (decision_sql). The
 // fence is INSERT ... ON CONFLICT (gtrid) DO NOTHING: a concurrent, uncommitted insert of the
 // same gtrid makes it wait for that transaction's end (lock_timeout bounds the wait).
 //
@@ -31,11 +31,6 @@ namespace xatm::postgresql::internal {
 class PgDecisionTable final : public DecisionTable {
  public:
   using SessionFactory = std::function<Result<std::unique_ptr<PgSession>>()>;
-  // A decision carries the deletion of finished rows once at least kMinDeletesPerDecision wait,
-  // at most kMaxDeletesPerDecision at a time: under steady load the table holds a few dozen rows.
-  static constexpr std::size_t kMinDeletesPerDecision = 32;
-  static constexpr std::size_t kMaxDeletesPerDecision = 64;
-
   // An invalid `table` (validate_decision_table_name) fails every operation with its error.
   PgDecisionTable(std::string data_source, std::string table, SessionFactory open_session)
       : data_source_(std::move(data_source)), table_(std::move(table)),
@@ -65,8 +60,7 @@ class PgDecisionTable final : public DecisionTable {
   const std::string table_;
   const Status name_status_;
   const SessionFactory open_session_;
-  std::mutex mutex_;
-  std::vector<Xid> finished_;  // guarded by mutex_
+  FinishedDecisions finished_;
 };
 
 }  // namespace xatm::postgresql::internal

@@ -18,6 +18,8 @@
 #define XATM_DRIVER_DECISION_TABLE_H_
 
 #include <chrono>
+#include <cstddef>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +48,27 @@ struct DecisionTableContents {
   // presumes abort for a transaction older than this: its decision may be in another table.
   std::optional<std::chrono::system_clock::time_point> born;
   std::vector<DecisionRow> rows;  // 'C' and 'A'
+};
+
+// The transactions whose rows a driver deletes with later decisions (DecisionTable::finished):
+// they are taken in batches of kMinBatch to kMaxBatch, and given back when the decision that
+// carried them did not commit. Beyond kMaxQueued they are left to recovery.
+//
+// Thread safety: every method may be called from any thread (internal mutex).
+class FinishedDecisions {
+ public:
+  static constexpr std::size_t kMinBatch = 32;
+  static constexpr std::size_t kMaxBatch = 64;
+  static constexpr std::size_t kMaxQueued = 100'000;
+
+  void add(const Xid& global);
+  // Up to kMaxBatch of them once at least kMinBatch wait; none otherwise.
+  std::vector<Xid> take_batch();
+  void give_back(std::vector<Xid>& taken);
+
+ private:
+  std::mutex mutex_;
+  std::vector<Xid> finished_;  // guarded by mutex_
 };
 
 class DecisionTable {
