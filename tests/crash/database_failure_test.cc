@@ -46,7 +46,10 @@ class DatabaseFailureTest : public ::testing::Test {
     for (const std::string& dir : log_dirs_) std::filesystem::remove_all(dir);
   }
 
-  TransactionManager& manager(const std::string& node, bool sequential_phases = true) {
+  // `decision_table`: PostgreSQL's decision table (logging last resource), none when empty;
+  // with one, transactions time out after 2 s so that recovery may presume abort soon.
+  TransactionManager& manager(const std::string& node, bool sequential_phases = true,
+                              const std::string& decision_table = "") {
     const std::string dir =
         (std::filesystem::temp_directory_path() / (node + "-" + std::to_string(getpid()))).string();
     std::filesystem::remove_all(dir);
@@ -55,6 +58,10 @@ class DatabaseFailureTest : public ::testing::Test {
     options.phase_threads = sequential_phases ? 0 : 2;
     options.phase2_retry_window = std::chrono::seconds(1);
     options.recovery_interval = std::chrono::milliseconds::zero();
+    if (!decision_table.empty()) {
+      options.default_timeout = std::chrono::seconds(2);
+      options.recovery_grace = std::chrono::seconds(1);
+    }
     auto tm = std::make_unique<TransactionManager>(options);
     EXPECT_TRUE(tm->add(mysql::DataSource{.name = "mariadb",
                                           .unix_socket = servers_.mysql_socket,
@@ -63,7 +70,10 @@ class DatabaseFailureTest : public ::testing::Test {
                                           .database = servers_.mysql_database,
                                           .connect_timeout = std::chrono::seconds(1)})
                     .ok());
-    EXPECT_TRUE(tm->add(postgresql::DataSource{.name = "postgresql", .conninfo = servers_.pg_conninfo}).ok());
+    EXPECT_TRUE(tm->add(postgresql::DataSource{.name = "postgresql",
+                                               .conninfo = servers_.pg_conninfo,
+                                               .decision_table = decision_table})
+                    .ok());
     EXPECT_TRUE(tm->start().ok());
     managers_.push_back(std::move(tm));
     return *managers_.back();
@@ -163,6 +173,56 @@ TEST_F(DatabaseFailureTest, PostgresKilledDuringPhaseTwoIsCommittedByRecovery) {
   bank_ = std::move(*bank);
   EXPECT_EQ(recover_until_clean(tm, "dbfail-pg"), 0);
   EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+}
+
+// PostgreSQL keeps the decision table and dies just before the decision's commit reaches it:
+// the commit's answer is lost and the fence cannot be written, so the outcome is unknown; once
+// PostgreSQL is back, recovery fences and rolls MariaDB's prepared branch back.
+TEST_F(DatabaseFailureTest, PostgresKilledBeforeTheDecisionCommitEndsRolledBackByRecovery) {
+  TransactionManager& tm = manager("dbfail-llr1", true, "xatm_dbfail_decisions");
+  Transaction tx = begin_transfer(tm, 6);
+  internal::set_crash_hook([&](std::string_view point) {
+    if (point == internal::kCrashBeforeDecisionCommit) {
+      internal::set_crash_hook({});
+      ASSERT_TRUE(run_test_servers("kill postgresql").ok());
+    }
+  });
+  Outcome outcome = tx.commit();
+  EXPECT_EQ(outcome.kind, Outcome::Kind::kUnknown) << outcome.to_string();
+  EXPECT_NE(outcome.reason.find("fence"), std::string::npos) << outcome.to_string();
+  ASSERT_TRUE(run_test_servers("start").ok());
+  Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
+  ASSERT_TRUE(bank.ok());
+  bank_ = std::move(*bank);
+  EXPECT_EQ(bank_->prepared_of_node("dbfail-llr1").value(), 1) << "MariaDB's branch waits";
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // past the deadline and the grace
+  EXPECT_EQ(recover_until_clean(tm, "dbfail-llr1"), 0);
+  EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+}
+
+// The decision is committed in PostgreSQL's table, then MariaDB dies before its phase 2: the
+// application is told committed (pending), and recovery commits MariaDB's branch from the row.
+TEST_F(DatabaseFailureTest, MariadbKilledAfterTheDecisionCommitIsCommittedByRecovery) {
+  TransactionManager& tm = manager("dbfail-llr2", true, "xatm_dbfail_decisions");
+  Transaction tx = begin_transfer(tm, 8);
+  internal::set_crash_hook([&](std::string_view point) {
+    if (point == internal::kCrashAfterDecisionCommit) {
+      internal::set_crash_hook({});
+      ASSERT_TRUE(run_test_servers("kill mariadb").ok());
+    }
+  });
+  Outcome outcome = tx.commit();
+  EXPECT_EQ(outcome.kind, Outcome::Kind::kCommitted) << outcome.to_string();
+  EXPECT_TRUE(outcome.pending()) << "MariaDB could not confirm: it is down";
+  EXPECT_TRUE(tm.decision_log().open_decisions().empty()) << "the decision is in the table, not the log";
+  ASSERT_TRUE(run_test_servers("start").ok());
+  Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
+  ASSERT_TRUE(bank.ok());
+  bank_ = std::move(*bank);
+  EXPECT_EQ(recover_until_clean(tm, "dbfail-llr2"), 0);
+  Result<std::int64_t> total = bank_->total();
+  ASSERT_TRUE(total.ok());
+  EXPECT_EQ(*total, kExpectedTotal);
 }
 
 TEST_F(DatabaseFailureTest, RecoveryOfOneNodeNeverTouchesAnotherNodesBranches) {
