@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 #include "fuzz_check.h"
 #include "xatm/xa.h"
@@ -28,6 +29,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   xatm::decode_gtrid(*xid).status().ignore_error();
   xatm::Result<std::uint16_t> branch = xatm::decode_branch_index(*xid);
-  if (branch.ok()) XATM_FUZZ_CHECK(xid->global().branch(*branch) == *xid);
+  if (branch.ok()) {
+    // The bqual is the branch index and a driver's tag (Xid::branch keeps at most
+    // kMaxBranchTagBytes of it).
+    const std::span<const std::uint8_t> tag = xid->bqual().subspan(2);
+    const xatm::Xid rebuilt = xid->global().branch(*branch, tag);
+    XATM_FUZZ_CHECK(tag.size() > xatm::kMaxBranchTagBytes ? rebuilt.bqual().size() == 2 + xatm::kMaxBranchTagBytes
+                                                          : rebuilt == *xid);
+  }
   return 0;
 }
