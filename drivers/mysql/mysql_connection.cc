@@ -359,9 +359,8 @@ std::optional<XaReply> MysqlConnection::settle_holder(const Xid& xid) {
     XATM_LOG(warning) << where() << ": killed " << session << " (" << lookup.command
                       << "), which prepared branch " << xid.to_string()
                       << " and had not ended after " << kHolderPatience.count() << " ms";
-    lookup.command = "Killed";
   }
-  if (!lookup.error && lookup.present) {  // ending ("Killed"): the detach window may be open
+  if (!lookup.error && lookup.present) {  // ending (killed, or by itself): the window may be open
     lookup = sessions.wait_until_gone(holder->connection_id, kKilledHolderPatience);
   }
   if (lookup.error) {

@@ -38,6 +38,8 @@ class PgDecisionTable final : public DecisionTable {
         open_session_(std::move(open_session)) {}
 
   const std::string& name() const override { return table_; }
+  // validate_decision_table_name of the table: OK, or why every operation fails.
+  const Status& name_status() const { return name_status_; }
   bool decides_in_one_round_trip() const override { return true; }
   Status create_if_missing(const std::string& node,
                            std::chrono::system_clock::time_point now) override;

@@ -55,16 +55,13 @@ Status check_prepared_transactions(PgSession& session, const std::string& where)
 
 PgResource::PgResource(DataSource config)
     : config_(std::move(config)),
-      decision_table_status_(config_.decision_table.empty()
-                                 ? Status()
-                                 : validate_decision_table_name(config_.name, config_.decision_table)),
       decisions_(config_.decision_table.empty()
                      ? nullptr
                      : std::make_shared<PgDecisionTable>(config_.name, config_.decision_table,
                                                          [this] { return open_session(); })) {}
 
 Result<std::unique_ptr<XaConnection>> PgResource::connect() {
-  XATM_RETURN_IF_ERROR(decision_table_status_);
+  if (decisions_ != nullptr) XATM_RETURN_IF_ERROR(decisions_->name_status());
   XATM_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session, open_session());
   return std::unique_ptr<XaConnection>(std::make_unique<PgConnection>(std::move(session), decisions_));
 }

@@ -45,7 +45,6 @@ class PgResource : public Resource {
   Result<std::unique_ptr<PgSession>> open_session();
 
   const DataSource config_;
-  const Status decision_table_status_;  // validate_decision_table_name of a configured one
   const std::shared_ptr<PgDecisionTable> decisions_;
 };
 
