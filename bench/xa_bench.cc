@@ -8,6 +8,10 @@
 //               PREPARE TRANSACTION, XA COMMIT, COMMIT PREPARED (sequential)
 //   rawxa_sync  rawxa plus one fdatasync per decision under a global mutex, between the prepares
 //               and the commits (a 64-byte pwrite into a zero-filled file on --dir's disk)
+//   rawllr      the decision in PostgreSQL's commit, written by hand (the ceiling of xatm_llr):
+//               XA START/UPDATE/XA END, BEGIN/UPDATE, XA PREPARE, then PostgreSQL's
+//               "[DELETE <64 finished rows>;] INSERT <decision row>; COMMIT" in one round trip,
+//               XA COMMIT; the rows go to xa_bench_raw_decisions (xatm_llr's table's schema)
 //   xatm2pc     xatm TransactionManager over both data sources (default options)
 //   xatm_llr    the same with PostgreSQL's decision table (xa_bench_decisions): the decision
 //               rides in PostgreSQL's own commit (logging last resource), no prepare there and
@@ -20,14 +24,16 @@
 //               PHASE, the statements xatm1pc_my sends (MariaDB allows no one-phase commit of an
 //               XA branch without XA END), so xatm1pc_my / rawxa1pc_my is the TM's own share
 //
-//   xa_bench [--threads 1,8,32] [--duration 4] [--warmup 1] [--rows 1000] [--dir DIR]
+//   xa_bench [--threads 1,8,32] [--duration 4] [--warmup 1] [--rounds 1] [--rows 1000] [--dir DIR]
 //            [--variants all|name,name,...] [--xatm-fsyncs 1=1.0,8=0.5,...] [--phase-threads N]
 //            [--mysql-socket P] [--mysql-user U] [--mysql-password P] [--mysql-database D]
 //            [--pg-conninfo C]
 //
 // Settings default to the XATM_TEST_* variables that scripts/test-servers.sh env prints.
 // Every point runs each thread with its own connections for --warmup seconds, then counts the
-// transactions that finish within the next --duration seconds. Lock-hold time per branch: from
+// transactions that finish within the next --duration seconds. With --rounds N the duration is
+// split into N rounds (each with its own warm-up) that alternate the variants: on a small noisy
+// machine the variant that happens to run first or last is otherwise favoured or penalised. Lock-hold time per branch: from
 // the end of the branch's work (MariaDB: after XA END, or after the UPDATE for local commits;
 // PostgreSQL: after the UPDATE) until its commit returns. For xatm it is measured from outside:
 // from after the application's last UPDATE until commit() returns, an upper bound for both
@@ -72,12 +78,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 enum class Variant {
-  kLocal2, kRawXa, kRawXaSync, kXatm2pc, kXatmLlr, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy,
+  kLocal2, kRawXa, kRawXaSync, kRawLlr, kXatm2pc, kXatmLlr, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy,
   kRawXa1pcMy
 };
 const std::vector<std::pair<Variant, std::string>> kVariants = {
     {Variant::kLocal2, "local2"},     {Variant::kRawXa, "rawxa"},
-    {Variant::kRawXaSync, "rawxa_sync"}, {Variant::kXatm2pc, "xatm2pc"},
+    {Variant::kRawXaSync, "rawxa_sync"}, {Variant::kRawLlr, "rawllr"},
+    {Variant::kXatm2pc, "xatm2pc"},
     {Variant::kXatmLlr, "xatm_llr"},
     {Variant::kLocalPg, "local_pg"},  {Variant::kXatm1pcPg, "xatm1pc_pg"},
     {Variant::kLocalMy, "local_my"},  {Variant::kXatm1pcMy, "xatm1pc_my"},
@@ -90,6 +97,7 @@ struct Settings {
   std::vector<int> threads{1, 8, 32};
   double duration_s = 4;
   double warmup_s = 1;
+  int rounds = 1;
   int rows = 1000;
   long phase_threads = -1;  // -1: xatm::Options' default
   std::string dir = XATM_BENCH_DIR;
@@ -128,6 +136,7 @@ bool parse_args(int argc, char** argv, Settings& s) {
     else if (flag == "--pg-conninfo") s.postgres.conninfo = value;
     else if (flag == "--duration") s.duration_s = std::stod(value);
     else if (flag == "--warmup") s.warmup_s = std::stod(value);
+    else if (flag == "--rounds") s.rounds = std::stoi(value);
     else if (flag == "--rows") s.rows = std::stoi(value);
     else if (flag == "--phase-threads") s.phase_threads = std::stol(value);
     else if (flag == "--dir") s.dir = value;
@@ -152,8 +161,8 @@ bool parse_args(int argc, char** argv, Settings& s) {
     std::cerr << "set --mysql-socket and --pg-conninfo (or eval \"$(scripts/test-servers.sh env)\")\n";
     return false;
   }
-  if (s.variants.empty() || s.threads.empty() || s.rows < 1 || s.duration_s <= 0) {
-    std::cerr << "nothing to run: check --variants, --threads, --rows, --duration\n";
+  if (s.variants.empty() || s.threads.empty() || s.rows < 1 || s.duration_s <= 0 || s.rounds < 1) {
+    std::cerr << "nothing to run: check --variants, --threads, --rows, --duration, --rounds\n";
     return false;
   }
   return true;
@@ -210,7 +219,11 @@ bool create_tables(const Settings& s) {
                   my_exec(*my, "CREATE TABLE xa_bench (id INT PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB") &&
                   my_exec(*my, rows) && pg_exec(pg, "DROP TABLE IF EXISTS xa_bench") &&
                   pg_exec(pg, "CREATE TABLE xa_bench (id INT PRIMARY KEY, v BIGINT NOT NULL)") &&
-                  pg_exec(pg, rows) && pg_exec(pg, "VACUUM ANALYZE xa_bench");
+                  pg_exec(pg, rows) && pg_exec(pg, "VACUUM ANALYZE xa_bench") &&
+                  pg_exec(pg, "DROP TABLE IF EXISTS xa_bench_raw_decisions") &&
+                  pg_exec(pg, "CREATE TABLE xa_bench_raw_decisions (gtrid bytea PRIMARY KEY, node text NOT NULL, "
+                              "outcome \"char\" NOT NULL, branches text NOT NULL DEFAULT '', "
+                              "created timestamptz NOT NULL DEFAULT now())");
   PQfinish(pg);
   return ok;
 }
@@ -265,20 +278,24 @@ struct Shared {
   SyncFile* sync;
 };
 
+// Workers made so far: part of each worker's XIDs, unique across rounds.
+std::atomic<int> workers_made{0};
+
 // One thread's connections and transaction bodies.
 class Worker {
  public:
   Worker(const Shared& shared, Variant variant, int index)
       : shared_(shared), variant_(variant), rng_(0x5eed + static_cast<unsigned>(index)),
-        pick_(1, shared.settings->rows), prefix_("xb" + std::to_string(::getpid()) + "-" + std::to_string(index) + "-") {}
+        pick_(1, shared.settings->rows), prefix_("xb" + std::to_string(::getpid()) + "-" + std::to_string(index) + "-" + std::to_string(++workers_made) + "-") {}
   ~Worker() { if (pg_ != nullptr) PQfinish(pg_); }
 
   bool connect() {
     const bool needs_my = variant_ == Variant::kLocal2 || variant_ == Variant::kRawXa ||
-                          variant_ == Variant::kRawXaSync || variant_ == Variant::kLocalMy ||
-                          variant_ == Variant::kRawXa1pcMy;
+                          variant_ == Variant::kRawXaSync || variant_ == Variant::kRawLlr ||
+                          variant_ == Variant::kLocalMy || variant_ == Variant::kRawXa1pcMy;
     const bool needs_pg = variant_ == Variant::kLocal2 || variant_ == Variant::kRawXa ||
-                          variant_ == Variant::kRawXaSync || variant_ == Variant::kLocalPg;
+                          variant_ == Variant::kRawXaSync || variant_ == Variant::kRawLlr ||
+                          variant_ == Variant::kLocalPg;
     if (needs_my && !(my_ = connect_mariadb(shared_.settings->mariadb))) return false;
     if (needs_pg) {
       pg_ = PQconnectdb(shared_.settings->postgres.conninfo.c_str());
@@ -349,6 +366,42 @@ class Worker {
         }
         break;
       }
+      case Variant::kRawLlr: {
+        const std::string gtrid = prefix_ + std::to_string(++sequence_);
+        const std::string xid = "'" + gtrid + "'";
+        ok = my_exec(*my_, "XA START " + xid) && my_exec(*my_, update_sql(my_row)) &&
+             my_exec(*my_, "XA END " + xid) && (my_done = Clock::now(), true) && pg_exec(pg_, "BEGIN") &&
+             pg_exec(pg_, update_sql(pg_row)) && (pg_done = Clock::now(), true) &&
+             my_exec(*my_, "XA PREPARE " + xid);
+        if (!ok) {
+          my_exec(*my_, "XA END " + xid);  // harmless error when already ended
+          my_exec(*my_, "XA ROLLBACK " + xid);
+          pg_exec(pg_, "ROLLBACK");
+          break;
+        }
+        std::string decision;
+        if (finished_.size() >= 64) {  // as xatm_llr: finished rows go with a later decision
+          decision = "DELETE FROM xa_bench_raw_decisions WHERE gtrid IN (";
+          for (std::size_t i = 0; i < finished_.size(); ++i) {
+            decision += (i > 0 ? ", '" : "'") + finished_[i] + "'::bytea";
+          }
+          decision += ");";
+          finished_.clear();
+        }
+        decision += "INSERT INTO xa_bench_raw_decisions (gtrid, node, outcome, branches) VALUES ('" + gtrid +
+                    "'::bytea, 'rawllr', 'C', 'mariadb=" + gtrid + "');COMMIT";
+        ok = pg_exec(pg_, decision);
+        pg_end = Clock::now();
+        if (!ok) {
+          pg_exec(pg_, "ROLLBACK");
+          my_exec(*my_, "XA ROLLBACK " + xid);
+          break;
+        }
+        ok = my_exec(*my_, "XA COMMIT " + xid);
+        my_end = Clock::now();
+        if (ok) finished_.push_back(gtrid);
+        break;
+      }
       case Variant::kXatm2pc:
       case Variant::kXatmLlr:
       case Variant::kXatm1pcPg:
@@ -390,6 +443,7 @@ class Worker {
   std::uniform_int_distribution<int> pick_;
   std::string prefix_;
   std::uint64_t sequence_ = 0;
+  std::vector<std::string> finished_;  // rawllr: decisions whose branches all committed
   std::unique_ptr<sql::Connection> my_;
   PGconn* pg_ = nullptr;
 };
@@ -412,7 +466,16 @@ double percentile_ms(std::vector<std::uint32_t>& values, double q) {
   return values[at] / 1000.0;
 }
 
-Point run_point(const Shared& shared, Variant variant, const std::string& name, int threads) {
+// The samples of one variant at one thread count, gathered over all its rounds.
+struct Samples {
+  std::vector<Sample> ok;
+  std::uint64_t errors = 0;
+  std::uint64_t transactions_run = 0;  // including warm-up
+  bool failed = false;
+};
+
+// One round: each thread connects, warms up for --warmup seconds, then counts for `duration_s`.
+void run_round(const Shared& shared, Variant variant, int threads, double duration_s, Samples& into) {
   const Settings& s = *shared.settings;
   std::latch ready(threads);
   std::atomic<bool> go{false}, failed{false};
@@ -444,23 +507,29 @@ Point run_point(const Shared& shared, Variant variant, const std::string& name, 
   ready.wait();
   const Clock::time_point start = Clock::now();
   measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.warmup_s));
-  measure_to = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.duration_s));
+  measure_to = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
   go = true;
   for (std::thread& thread : pool) thread.join();
-
-  Point point{.variant = name, .threads = threads};
-  if (failed) return point;
-  std::vector<std::uint32_t> latency, hold_my, hold_pg;
+  into.failed = into.failed || failed;
   for (std::size_t t = 0; t < samples.size(); ++t) {
-    point.errors += errors[t];
-    point.transactions_run += runs[t];
-    for (const Sample& sample : samples[t]) {
-      latency.push_back(sample.latency_us);
-      if (sample.hold_my_us != 0) hold_my.push_back(sample.hold_my_us);
-      if (sample.hold_pg_us != 0) hold_pg.push_back(sample.hold_pg_us);
-    }
+    into.errors += errors[t];
+    into.transactions_run += runs[t];
+    into.ok.insert(into.ok.end(), samples[t].begin(), samples[t].end());
   }
-  point.tps = static_cast<double>(latency.size()) / s.duration_s;
+}
+
+Point summarize(const std::string& name, int threads, const Samples& samples, double duration_s) {
+  Point point{.variant = name, .threads = threads};
+  point.errors = samples.errors;
+  point.transactions_run = samples.transactions_run;
+  if (samples.failed) return point;
+  std::vector<std::uint32_t> latency, hold_my, hold_pg;
+  for (const Sample& sample : samples.ok) {
+    latency.push_back(sample.latency_us);
+    if (sample.hold_my_us != 0) hold_my.push_back(sample.hold_my_us);
+    if (sample.hold_pg_us != 0) hold_pg.push_back(sample.hold_pg_us);
+  }
+  point.tps = static_cast<double>(latency.size()) / duration_s;
   point.p50_ms = percentile_ms(latency, 0.50);
   point.p99_ms = percentile_ms(latency, 0.99);
   point.hold_my_p50_ms = percentile_ms(hold_my, 0.50);
@@ -513,13 +582,22 @@ int main(int argc, char** argv) {
   const Shared shared{&settings, &tm, &tm_llr, &sync};
 
   std::cout << "xa-bench: phase_threads=" << options.phase_threads << " rows=" << settings.rows << " duration=" << settings.duration_s
-            << "s warmup=" << settings.warmup_s << "s dir=" << settings.dir << "\n";
+            << "s warmup=" << settings.warmup_s << "s rounds=" << settings.rounds << " dir=" << settings.dir << "\n";
   std::vector<Point> points;
+  const double round_s = settings.duration_s / settings.rounds;
   for (int threads : settings.threads) {
-    for (Variant variant : settings.variants) {
+    // Rounds alternate the variants, so that the order they run in and where the scheduler
+    // happens to place the threads weigh on each of them alike (docs/performance.md).
+    std::vector<Samples> gathered(settings.variants.size());
+    for (int round = 0; round < settings.rounds; ++round) {
+      for (std::size_t v = 0; v < settings.variants.size(); ++v) {
+        run_round(shared, settings.variants[v], threads, round_s, gathered[v]);
+      }
+    }
+    for (std::size_t v = 0; v < settings.variants.size(); ++v) {
       std::string name;
-      for (const auto& [v, n] : kVariants) if (v == variant) name = n;
-      Point point = run_point(shared, variant, name, threads);
+      for (const auto& [variant, n] : kVariants) if (variant == settings.variants[v]) name = n;
+      Point point = summarize(name, threads, gathered[v], settings.duration_s);
       std::cerr << "  " << name << " threads=" << threads << ": " << fixed(point.tps, 0) << " tps\n";
       std::cout << "xa-bench-count: variant=" << name << " threads=" << threads
                 << " transactions=" << point.transactions_run << "\n";
@@ -537,7 +615,7 @@ int main(int argc, char** argv) {
     std::string fsyncs = "0";
     if (p.variant == "rawxa_sync") fsyncs = "1";
     if (p.variant == "xatm2pc") fsyncs = settings.xatm_fsyncs.count(p.threads) ? settings.xatm_fsyncs[p.threads] : "n/a";
-    if (p.variant == "xatm_llr") fsyncs = "0";  // the decision is in PostgreSQL's commit
+    if (p.variant == "xatm_llr" || p.variant == "rawllr") fsyncs = "0";  // decision in PostgreSQL's commit
     std::cout << "| " << p.variant << " | " << p.threads << " | " << fixed(p.tps, 0) << " | " << fixed(p.p50_ms, 3)
               << " | " << fixed(p.p99_ms, 3) << " | "
               << (p.hold_my_p50_ms > 0 ? fixed(p.hold_my_p50_ms, 3) + (p.variant.rfind("xatm", 0) == 0 ? " (ub)" : "") : "-")
@@ -563,6 +641,7 @@ int main(int argc, char** argv) {
     const Point* raw = find("rawxa", threads);
     const Point* xa = find("xatm2pc", threads);
     const Point* llr = find("xatm_llr", threads);
+    const Point* raw_llr = find("rawllr", threads);
     const Point* local_pg = find("local_pg", threads);
     const Point* one_pg = find("xatm1pc_pg", threads);
     std::cout << "xa-bench: threads=" << threads << " p50_ratio_vs_raw_xa="
@@ -572,6 +651,9 @@ int main(int argc, char** argv) {
               << " llr_p50_ratio_vs_raw_xa=" << (raw && llr ? fixed(llr->p50_ms / raw->p50_ms, 3) : "n/a")
               << " llr_tps_ratio_vs_raw_xa=" << (raw && llr ? fixed(llr->tps / raw->tps, 3) : "n/a")
               << " llr_p99_ratio_vs_raw_xa=" << (raw && llr ? fixed(llr->p99_ms / raw->p99_ms, 3) : "n/a")
+              << " raw_llr_p50_ratio_vs_raw_xa=" << (raw && raw_llr ? fixed(raw_llr->p50_ms / raw->p50_ms, 3) : "n/a")
+              << " raw_llr_tps_ratio_vs_raw_xa=" << (raw && raw_llr ? fixed(raw_llr->tps / raw->tps, 3) : "n/a")
+              << " llr_tps_ratio_vs_raw_llr=" << (llr && raw_llr ? fixed(llr->tps / raw_llr->tps, 3) : "n/a")
               << "\n";
   }
   return 0;
