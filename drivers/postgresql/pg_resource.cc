@@ -3,29 +3,12 @@
 #include <charconv>
 #include <utility>
 
+#include "pg_connect.h"
 #include "pg_connection.h"
-#include "pg_conninfo.h"
 #include "pg_session.h"
 
 namespace xatm::postgresql::internal {
 namespace {
-
-// txid_current_if_assigned() (the read-only probe) exists from PostgreSQL 10 on.
-constexpr int kMinServerVersion = 100000;
-
-struct PgConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using PgConnHandle = std::unique_ptr<PGconn, PgConnDeleter>;
-
-std::string trimmed_error(const PGconn* conn) {
-  std::string text = conn == nullptr ? "out of memory" : PQerrorMessage(conn);
-  for (char& c : text) {
-    if (c == '\n' || c == '\t') c = ' ';
-  }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
-}
 
 // SHOW max_prepared_transactions > 0, or a kFailedPrecondition that says what to change.
 Status check_prepared_transactions(PgSession& session, const std::string& where) {
@@ -67,28 +50,8 @@ Result<std::unique_ptr<XaConnection>> PgResource::connect() {
 }
 
 Result<std::unique_ptr<PgSession>> PgResource::open_session() {
-  if (config_.name.empty()) return invalid_argument_error("a PostgreSQL data source needs a name");
-  if (config_.port == 0) {
-    return invalid_argument_error("data source '" + config_.name + "': port 0 is not a TCP port (1..65535)");
-  }
-  XATM_RETURN_IF_ERROR(check_conninfo(config_.name, config_.conninfo));
-  const ConnectParams params = build_params(config_);
-  const std::vector<const char*> keywords = params.keyword_pointers();
-  const std::vector<const char*> values = params.value_pointers();
-  PgConnHandle conn(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1));
-  if (conn == nullptr) return internal_error("data source '" + config_.name + "': out of memory");
-  const std::string target = describe_target(conn.get());
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return connect_failure(config_.name, target, trimmed_error(conn.get()));
-  }
-  const std::string where = "data source '" + config_.name + "' (" + target + ")";
-  if (PQserverVersion(conn.get()) < kMinServerVersion) {
-    return failed_precondition_error(where + ": PostgreSQL " +
-                                     std::to_string(PQserverVersion(conn.get())) +
-                                     " is too old; xatm needs PostgreSQL 10 or later");
-  }
-  auto session = std::make_unique<PgSession>(conn.release(), config_.name);
-  XATM_RETURN_IF_ERROR(check_prepared_transactions(*session, where));
+  XATM_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session, connect_session(config_));
+  XATM_RETURN_IF_ERROR(check_prepared_transactions(*session, describe_session(config_, *session)));
   return session;
 }
 

@@ -1,0 +1,520 @@
+#include "pg_decision_log.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+#include "pg_connect.h"
+#include "xatm/driver/decision_table.h"
+#include "xatm/driver/logging.h"
+
+namespace xatm::postgresql::internal {
+namespace {
+
+// How long opening the log waits for the node's sign of life after terminating its holder.
+constexpr const char* kTakeOverLockTimeout = "SET lock_timeout = '10s'";
+constexpr std::chrono::seconds kHealInterval{1};
+
+std::string value(const PgAnswer& answer, int row, int column) {
+  return PQgetvalue(answer.result.get(), row, column);
+}
+
+template <typename Int>
+bool parse_int(const std::string& text, Int& out) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+std::string owner_description() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + " pid " + std::to_string(::getpid());
+}
+
+// The failure that is for good: another opener took the node (a new epoch).
+constexpr const char* kTakenOver = ": taken over: epoch ";
+
+bool says_taken_over(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition &&
+         status.message().find(kTakenOver) != std::string::npos;
+}
+
+Status database_error(const std::string& where, const PgAnswer& answer) {
+  if (answer.lost) return unavailable_error(where + ": " + answer.describe());
+  return io_error(where + ": " + answer.describe());
+}
+
+}  // namespace
+
+void OpenRecords::add_commit(std::uint64_t seq, CommitRecord record) {
+  commit_seq[record.global] = seq;
+  commits.emplace(seq, std::move(record));
+  next_seq = std::max(next_seq, seq + 1);
+}
+
+void OpenRecords::mark_done(const Xid& global) {
+  if (auto it = commit_seq.find(global); it != commit_seq.end()) {
+    commits.erase(it->second);
+    commit_seq.erase(it);
+  }
+  std::erase_if(heuristics, [&](const auto& entry) { return entry.second.branch.xid.global() == global; });
+}
+
+void OpenRecords::forget(const DecisionBranch& branch) {
+  std::erase_if(heuristics, [&](const auto& entry) { return entry.second.branch == branch; });
+}
+
+Result<std::unique_ptr<PgDecisionLog>> PgDecisionLog::open(const LogOptions& options) {
+  XATM_RETURN_IF_ERROR(validate_node_name(options.node));
+  XATM_RETURN_IF_ERROR(validate_decision_table_name(options.database.name, options.table));
+  if (options.table.size() + 6 > 63) {
+    return invalid_argument_error("decision log table '" + options.table +
+                                  "': at most 57 bytes (its node table adds \"_nodes\")");
+  }
+  XATM_ASSIGN_OR_RETURN(Owned owned, take_node(options, /*bump_epoch=*/true, 0));
+  return std::unique_ptr<PgDecisionLog>(new PgDecisionLog(options, std::move(owned)));
+}
+
+PgDecisionLog::PgDecisionLog(LogOptions options, Owned owned)
+    : options_(std::move(options)), nodes_table_(options_.table + "_nodes"), epoch_(owned.epoch),
+      birth_(owned.birth), session_(std::move(owned.session)), records_(std::move(owned.records)),
+      sequence_limit_(owned.sequence_limit) {}
+
+PgDecisionLog::~PgDecisionLog() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !leading_; });
+  if (failure_.ok() && !deferred_done_.empty()) {
+    write_batch({}, deferred_done_).ignore_error();  // unforced: recovery tolerates their loss
+  }
+}
+
+Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options, bool bump_epoch,
+                                                      std::int64_t epoch) {
+  Owned owned;
+  XATM_ASSIGN_OR_RETURN(owned.session, connect_session(options.database));
+  PgSession& session = *owned.session;
+  const std::string where = "decision log " + options.table + " in " +
+                            describe_session(options.database, session) + ", node '" +
+                            options.node + "'";
+  auto quote = [&](const std::string& text) {
+    char* quoted = PQescapeLiteral(session.native(), text.data(), text.size());
+    std::string result = quoted == nullptr ? "''" : quoted;
+    PQfreemem(quoted);
+    return result;
+  };
+  const std::string nodes = options.table + "_nodes";
+  const std::string node = quote(options.node);
+  // 1. The tables.
+  for (const std::string& ddl :
+       {"CREATE TABLE IF NOT EXISTS " + nodes +
+            " (node text PRIMARY KEY, epoch bigint NOT NULL, born timestamptz NOT NULL, "
+            "sequence_limit bigint NOT NULL DEFAULT 0, owner text NOT NULL DEFAULT '', taken "
+            "timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE IF NOT EXISTS " + options.table +
+            " (node text NOT NULL, seq bigint NOT NULL, branch integer NOT NULL, kind \"char\" NOT "
+            "NULL CHECK (kind IN ('C', 'H')), global text NOT NULL, data_source text NOT NULL, xid "
+            "text NOT NULL, xa_code integer NOT NULL DEFAULT 0, PRIMARY KEY (node, seq, branch))"}) {
+    PgAnswer created = session.exec(ddl);
+    if (created.lost) return unavailable_error(where + ": " + created.describe());
+    if (!created.ok) {
+      return failed_precondition_error(
+          where + ": its tables cannot be created (the role needs CREATE on the schema, or an "
+                  "administrator creates them as docs/decision-log.md shows): " + created.describe());
+    }
+  }
+  // 2. Healing: the epoch first, so that a log whose node was taken over learns it for good
+  // (the new owner holds the sign of life too).
+  const std::string read_node = "SELECT epoch, (extract(epoch FROM born) * 1000000)::bigint, "
+                                "sequence_limit FROM " + nodes + " WHERE node = " + node;
+  if (!bump_epoch) {
+    PgAnswer current = session.exec(read_node);
+    if (!current.ok) return database_error(where + ": reading the node row", current);
+    if (PQntuples(current.result.get()) != 1 || value(current, 0, 0) != std::to_string(epoch)) {
+      return failed_precondition_error(where + kTakenOver + std::to_string(epoch) +
+                                       " is no longer this log's; this TM can decide nothing more");
+    }
+  }
+  // 3. The sign of life: a session advisory lock, held as long as this session lives.
+  const std::string lock_key = "hashtext(" + quote(options.table) + "), hashtext(" + node + ")";
+  PgAnswer locked = session.exec("SELECT pg_try_advisory_lock(" + lock_key + ")");
+  if (!locked.ok) return database_error(where + ": taking the node's lock", locked);
+  if (value(locked, 0, 0) != "t") {
+    PgAnswer holders = session.exec(
+        "SELECT l.pid, coalesce(a.client_addr::text, 'local'), coalesce(a.application_name, '') "
+        "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+        "'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = hashtext(" +
+        quote(options.table) + ")::oid AND l.objid = hashtext(" + node + ")::oid");
+    if (!holders.ok) return database_error(where + ": finding the node's owner", holders);
+    std::string who;
+    for (int row = 0; row < PQntuples(holders.result.get()); ++row) {
+      who += (row > 0 ? ", " : "") + std::string("session pid ") + value(holders, row, 0) +
+             " from " + value(holders, row, 1);
+    }
+    if (!options.take_over) {
+      return failed_precondition_error(
+          where + ": another live TM holds the node (" + (who.empty() ? "its session" : who) +
+          "); stop it first, or take the node over (take_over, xatm-recover run --take-over) "
+          "only once it is certainly stopped or paused");
+    }
+    XATM_LOG(warning) << where << ": taking the node over from " << who;
+    for (int row = 0; row < PQntuples(holders.result.get()); ++row) {
+      PgAnswer ended = session.exec("SELECT pg_terminate_backend(" + value(holders, row, 0) + ")");
+      if (!ended.ok || value(ended, 0, 0) != "t") {
+        return failed_precondition_error(
+            where + ": cannot end the owner's session pid " + value(holders, row, 0) +
+            " (the role needs to be the same as the owner's, or pg_signal_backend)" +
+            (ended.ok ? "" : ": " + ended.describe()));
+      }
+    }
+    PgAnswer timeout = session.exec(kTakeOverLockTimeout);
+    PgAnswer waited = session.exec("SELECT pg_advisory_lock(" + lock_key + ")");
+    PgAnswer reset = session.exec("RESET lock_timeout");
+    if (!timeout.ok || !waited.ok || !reset.ok) {
+      return database_error(where + ": taking the node's lock after ending its owner's session",
+                            !waited.ok ? waited : !timeout.ok ? timeout : reset);
+    }
+  }
+  // 4. The epoch: a new one, or (healing) the one this log already owns, under the lock.
+  PgAnswer row = session.exec(
+      bump_epoch
+          ? "INSERT INTO " + nodes + " AS n (node, epoch, born, owner) VALUES (" + node + ", 1, now(), " +
+                quote(owner_description()) + ") ON CONFLICT (node) DO UPDATE SET epoch = n.epoch + 1, "
+                "owner = EXCLUDED.owner, taken = now() RETURNING epoch, "
+                "(extract(epoch FROM born) * 1000000)::bigint, sequence_limit"
+          : read_node);
+  if (!row.ok) {
+    if (!row.lost && bump_epoch) {
+      return failed_precondition_error(where + ": the role needs SELECT, INSERT, UPDATE and DELETE on " +
+                                       nodes + " and " + options.table + ": " + row.describe());
+    }
+    return database_error(where + ": reading the node row", row);
+  }
+  std::int64_t born_micros = 0;
+  if (PQntuples(row.result.get()) != 1 || !parse_int(value(row, 0, 0), owned.epoch) ||
+      !parse_int(value(row, 0, 1), born_micros) ||
+      !parse_int(value(row, 0, 2), owned.sequence_limit)) {
+    return data_loss_error(where + ": the node row is missing or unreadable");
+  }
+  if (!bump_epoch && owned.epoch != epoch) {
+    return failed_precondition_error(where + kTakenOver + std::to_string(epoch) +
+                                     " is no longer this log's; this TM can decide nothing more");
+  }
+  owned.birth = std::chrono::system_clock::time_point(std::chrono::microseconds(born_micros));
+  // 5. The open records, in log order.
+  PgAnswer rows = session.exec("SELECT seq, kind, global, data_source, xid, xa_code FROM " +
+                               options.table + " WHERE node = " + node + " ORDER BY seq, branch");
+  if (!rows.ok) return database_error(where + ": reading the records", rows);
+  for (int i = 0; i < PQntuples(rows.result.get()); ++i) {
+    std::uint64_t seq = 0;
+    int xa_code = 0;
+    Result<Xid> global = Xid::parse(value(rows, i, 2));
+    const std::string data_source = value(rows, i, 3);
+    // A decision without branches has one row with an empty data source and XID.
+    Result<Xid> xid = Xid::parse(data_source.empty() ? value(rows, i, 2) : value(rows, i, 4));
+    if (!parse_int(value(rows, i, 0), seq) || !parse_int(value(rows, i, 5), xa_code) ||
+        !global.ok() || !xid.ok()) {
+      return data_loss_error(where + ": record " + value(rows, i, 0) + " is unreadable");
+    }
+    if (value(rows, i, 1) == "H") {
+      owned.records.heuristics.insert_or_assign(seq, HeuristicRecord{{data_source, *xid}, xa_code});
+      owned.records.next_seq = std::max(owned.records.next_seq, seq + 1);
+      continue;
+    }
+    auto it = owned.records.commits.find(seq);
+    if (it == owned.records.commits.end()) {
+      owned.records.add_commit(seq, CommitRecord{*global, {}});
+      it = owned.records.commits.find(seq);
+    }
+    if (!data_source.empty()) it->second.branches.push_back({data_source, *xid});
+  }
+  XATM_LOG(info) << where << ": epoch " << owned.epoch << ", " << owned.records.commits.size()
+                 << " open decision(s)";
+  return owned;
+}
+
+std::string PgDecisionLog::literal(const std::string& text) const {
+  char* quoted = PQescapeLiteral(session_->native(), text.data(), text.size());
+  std::string result = quoted == nullptr ? "''" : quoted;
+  PQfreemem(quoted);
+  return result;
+}
+
+// The fence of every write: the node row, read FOR SHARE, still at our epoch. A takeover's
+// UPDATE of the row waits for the statements that hold it, and those that come after see the
+// new epoch: so every write lands before the takeover reads the log, or not at all.
+std::string PgDecisionLog::owner_cte() const {
+  return "WITH owner AS (SELECT 1 FROM " + nodes_table_ + " WHERE node = " + literal(options_.node) +
+         " AND epoch = " + std::to_string(epoch_) + " FOR SHARE)";
+}
+
+Status PgDecisionLog::run_fenced(const std::string& sql, const std::string& what) {
+  const std::string where = "decision log " + options_.table + ", node '" + options_.node + "'";
+  PgAnswer answer = session_->exec(sql);
+  if (!answer.ok) return database_error(where + ": " + what, answer);
+  if (PQntuples(answer.result.get()) != 1 || value(answer, 0, 0) != "1") {
+    return failed_precondition_error(where + kTakenOver + std::to_string(epoch_) +
+                                     " is no longer this log's; this TM can decide nothing more");
+  }
+  return Status();
+}
+
+// The deletion of finished decisions (DONE records), to ride in a fenced statement. The
+// statement's other parts do not see its effect: a heuristic outcome inserted by the same
+// statement stays.
+std::string PgDecisionLog::gone_cte(const std::vector<Xid>& dones) const {
+  if (dones.empty()) return "";
+  std::string sql = ", gone AS (DELETE FROM " + options_.table + " WHERE node = " +
+                    literal(options_.node) + " AND global IN (";
+  for (std::size_t i = 0; i < dones.size(); ++i) {
+    sql += (i > 0 ? ", " : "") + literal(dones[i].to_string());
+  }
+  return sql + ") AND EXISTS (SELECT 1 FROM owner))";
+}
+
+Status PgDecisionLog::write_batch(
+    const std::vector<std::pair<std::uint64_t, const CommitRecord*>>& commits,
+    const std::vector<Xid>& dones) {
+  const std::string node = literal(options_.node);
+  std::string sql = owner_cte() + gone_cte(dones);
+  if (!commits.empty()) {
+    sql += ", added AS (INSERT INTO " + options_.table +
+           " (node, seq, branch, kind, global, data_source, xid) SELECT " + node +
+           ", v.seq, v.branch, 'C', v.global, v.data_source, v.xid FROM (VALUES ";
+    bool first = true;
+    for (const auto& [seq, record] : commits) {
+      const std::string head = "(" + std::to_string(seq) + "::bigint, ";
+      const std::string global = literal(record->global.to_string());
+      if (record->branches.empty()) {  // a decision without branches: one row says it exists
+        sql += (first ? "" : ", ") + head + "0, " + global + ", '', '')";
+        first = false;
+      }
+      for (std::size_t b = 0; b < record->branches.size(); ++b) {
+        sql += (first ? "" : ", ") + head + std::to_string(b) + ", " + global + ", " +
+               literal(record->branches[b].data_source) + ", " +
+               literal(record->branches[b].xid.to_string()) + ")";
+        first = false;
+      }
+    }
+    sql += ") AS v(seq, branch, global, data_source, xid) WHERE EXISTS (SELECT 1 FROM owner) "
+           "RETURNING 1)";
+  }
+  sql += " SELECT count(*) FROM owner";
+  if (!commits.empty()) sql += " WHERE (SELECT count(*) FROM added) > 0";
+  return run_fenced(sql, commits.empty() ? "deleting finished decisions" : "writing decisions");
+}
+
+Status PgDecisionLog::log_commit(const CommitRecord& record) {
+  if (!record.global.bqual().empty()) {
+    return invalid_argument_error("a COMMIT record names a global transaction (empty bqual), not " +
+                                  record.global.to_string());
+  }
+  std::unique_lock lock(mu_);
+  if (!failure_.ok()) return failure_;
+  if (auto it = records_.commit_seq.find(record.global); it != records_.commit_seq.end()) {
+    if (records_.commits.at(it->second) == record) return Status();
+    return already_exists_error("global transaction " + record.global.to_string() +
+                                " has another COMMIT decision in the log");
+  }
+  for (const Queued& queued : queue_) {
+    if (queued.record.global != record.global) continue;
+    if (queued.record != record) {
+      return already_exists_error("global transaction " + record.global.to_string() +
+                                  " has another COMMIT decision queued");
+    }
+    return wait_for_locked(lock, queued.ticket);
+  }
+  const std::uint64_t ticket = next_ticket_++;
+  queue_.push_back({record, ticket});
+  return wait_for_locked(lock, ticket);
+}
+
+Status PgDecisionLog::wait_for_locked(std::unique_lock<std::mutex>& lock, std::uint64_t ticket) {
+  for (;;) {
+    if (ticket <= durable_through_) return Status();
+    if (ticket <= failed_through_) return failed_with_;
+    if (!leading_) {
+      lead_locked(lock);
+      continue;
+    }
+    cv_.wait(lock);
+  }
+}
+
+void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
+  leading_ = true;
+  const std::size_t count = std::min(queue_.size(), kMaxBatchRecords);
+  std::vector<std::pair<std::uint64_t, const CommitRecord*>> commits;
+  commits.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) commits.emplace_back(records_.next_seq++, &queue_[i].record);
+  const std::uint64_t last_ticket = count > 0 ? queue_[count - 1].ticket : 0;
+  std::vector<Xid> dones = std::move(deferred_done_);
+  deferred_done_.clear();
+  lock.unlock();  // the queue's first `count` elements stay put: only the leader pops
+  const Status written = write_batch(commits, dones);
+  lock.lock();
+  if (written.ok()) {
+    for (std::size_t i = 0; i < count; ++i) {
+      records_.add_commit(commits[i].first, std::move(queue_.front().record));
+      queue_.pop_front();
+    }
+    durable_through_ = std::max(durable_through_, last_ticket);
+    stats_.commit_records += count;
+    ++stats_.statements;
+  } else {
+    fail_locked(written);
+  }
+  leading_ = false;
+  cv_.notify_all();
+}
+
+void PgDecisionLog::fail_locked(const Status& status) {
+  if (failure_.ok()) XATM_LOG(error) << "the decision log failed: " << status.to_string();
+  taken_over_ = taken_over_ || says_taken_over(status);
+  failure_ = status;
+  failed_with_ = status;
+  failed_through_ = next_ticket_ - 1;  // everything queued fails with it
+  queue_.clear();
+  deferred_done_.clear();  // reread from the table when the log heals
+}
+
+Status PgDecisionLog::run_exclusive_locked(
+    std::unique_lock<std::mutex>& lock, const std::function<Status(const std::vector<Xid>&)>& write) {
+  cv_.wait(lock, [&] { return !leading_; });
+  if (!failure_.ok()) return failure_;
+  leading_ = true;
+  const std::vector<Xid> dones = std::move(deferred_done_);
+  deferred_done_.clear();
+  lock.unlock();
+  const Status written = write(dones);
+  lock.lock();
+  if (!written.ok()) fail_locked(written);
+  leading_ = false;
+  cv_.notify_all();
+  return written;
+}
+
+Status PgDecisionLog::log_done(const Xid& global) {
+  std::unique_lock lock(mu_);
+  if (!failure_.ok()) return failure_;
+  records_.mark_done(global);
+  deferred_done_.push_back(global);
+  if (deferred_done_.size() >= kMaxDeferredDone && !leading_) lead_locked(lock);
+  return Status();
+}
+
+Status PgDecisionLog::log_heuristic(const HeuristicRecord& record) {
+  std::unique_lock lock(mu_);
+  if (!failure_.ok()) return failure_;
+  const std::uint64_t seq = records_.next_seq++;
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
+    return run_fenced(owner_cte() + gone_cte(dones) + ", added AS (INSERT INTO " + options_.table +
+                          " (node, seq, branch, kind, global, data_source, xid, xa_code) SELECT " +
+                          literal(options_.node) + ", " + std::to_string(seq) + ", 0, 'H', " +
+                          literal(record.branch.xid.global().to_string()) + ", " +
+                          literal(record.branch.data_source) + ", " +
+                          literal(record.branch.xid.to_string()) + ", " + std::to_string(record.xa_code) +
+                          " WHERE EXISTS (SELECT 1 FROM owner) RETURNING 1) SELECT count(*) FROM added",
+                      "writing a heuristic outcome");
+  });
+  if (written.ok()) records_.heuristics.insert_or_assign(seq, record);
+  return written;
+}
+
+Status PgDecisionLog::log_forget(const DecisionBranch& branch) {
+  std::unique_lock lock(mu_);
+  if (!failure_.ok()) return failure_;
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
+    return run_fenced(owner_cte() + gone_cte(dones) + ", forgotten AS (DELETE FROM " + options_.table +
+                          " WHERE node = " + literal(options_.node) + " AND kind = 'H' AND data_source = " +
+                          literal(branch.data_source) + " AND xid = " + literal(branch.xid.to_string()) +
+                          " AND EXISTS (SELECT 1 FROM owner)) SELECT count(*) FROM owner",
+                      "forgetting a heuristic outcome");
+  });
+  if (written.ok()) records_.forget(branch);
+  return written;
+}
+
+Status PgDecisionLog::reserve_sequences(std::uint64_t limit) {
+  std::unique_lock lock(mu_);
+  if (limit <= sequence_limit_) return Status();
+  if (!failure_.ok()) return failure_;
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
+    if (!dones.empty()) XATM_RETURN_IF_ERROR(write_batch({}, dones));
+    // The UPDATE itself waits for, and then excludes, a takeover's change of the row.
+    return run_fenced("WITH raised AS (UPDATE " + nodes_table_ + " SET sequence_limit = GREATEST("
+                          "sequence_limit, " + std::to_string(limit) + ") WHERE node = " +
+                          literal(options_.node) + " AND epoch = " + std::to_string(epoch_) +
+                          " RETURNING 1) SELECT count(*) FROM raised",
+                      "reserving XID sequence numbers");
+  });
+  if (written.ok()) sequence_limit_ = std::max(sequence_limit_, limit);
+  return written;
+}
+
+std::uint64_t PgDecisionLog::sequence_limit() const {
+  std::lock_guard lock(mu_);
+  return sequence_limit_;
+}
+
+std::vector<CommitRecord> PgDecisionLog::open_decisions() const {
+  std::lock_guard lock(mu_);
+  std::vector<CommitRecord> open;
+  open.reserve(records_.commits.size());
+  for (const auto& [seq, record] : records_.commits) open.push_back(record);
+  return open;
+}
+
+std::vector<HeuristicRecord> PgDecisionLog::open_heuristics() const {
+  std::lock_guard lock(mu_);
+  std::vector<HeuristicRecord> open;
+  for (const auto& [seq, record] : records_.heuristics) open.push_back(record);
+  return open;
+}
+
+PgDecisionLog::Stats PgDecisionLog::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+// Healing changes no record the log holds: it rereads them from where they are durable.
+Status PgDecisionLog::health() const { return const_cast<PgDecisionLog*>(this)->heal(); }
+
+Status PgDecisionLog::heal() {
+  std::unique_lock lock(mu_);
+  if (failure_.ok() || taken_over_ || leading_) return failure_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_heal_ < kHealInterval) return failure_;
+  last_heal_ = now;
+  leading_ = true;
+  lock.unlock();
+  Result<Owned> owned = take_node(options_, /*bump_epoch=*/false, epoch_);
+  lock.lock();
+  if (owned.ok()) {
+    session_ = std::move(owned->session);
+    records_ = std::move(owned->records);
+    sequence_limit_ = std::max(sequence_limit_, owned->sequence_limit);
+    failure_ = Status();
+    XATM_LOG(warning) << "decision log " << options_.table << ", node '" << options_.node
+                      << "': back, epoch " << epoch_ << " still this log's";
+  } else if (says_taken_over(owned.status())) {
+    taken_over_ = true;
+    failure_ = owned.status();
+  }
+  leading_ = false;
+  cv_.notify_all();
+  return failure_;
+}
+
+}  // namespace xatm::postgresql::internal
+
+namespace xatm::postgresql {
+
+Result<std::unique_ptr<DecisionLog>> make_decision_log(const LogOptions& options) {
+  XATM_ASSIGN_OR_RETURN(std::unique_ptr<internal::PgDecisionLog> log,
+                        internal::PgDecisionLog::open(options));
+  return std::unique_ptr<DecisionLog>(std::move(log));
+}
+
+}  // namespace xatm::postgresql
