@@ -66,6 +66,9 @@ void add_common_options(CLI::App& sub, RecoveryCommand& command) {
       ->required();
   sub.add_flag("--force", command.force,
                "Act although a live transaction manager holds the log lock (the log is only read)");
+  sub.add_option("--node", command.node,
+                 "Act for this node instead of the config's node_name (a database log: finish a "
+                 "dead node's transactions from any machine)");
   sub.add_option("--grace-seconds", command.grace_seconds,
                  "How long past its deadline an undecided branch must be before it is presumed "
                  "aborted while its TM may be alive (1..2592000, default 30)");
@@ -86,6 +89,9 @@ void add_recovery_commands(CLI::App& app, Context& context) {
              "an operator or a later run)");
   add_common_options(*run, *command);
   run->add_flag("--dry-run", command->dry_run, "Print what would be done; change nothing");
+  run->add_flag("--take-over", command->take_over,
+                "With a database log: end the session of the node's owner (a paused or cut-off "
+                "TM) and take the node over; only for a TM known to be stopped or paused");
   run->add_flag("--create-log", command->create_log,
                 "Create a new, empty decision log when log_dir holds none (every branch prepared "
                 "before it then needs an operator decision)");

@@ -44,6 +44,10 @@ Result<std::chrono::milliseconds> grace_of(const RecoveryCommand& command) {
 }
 
 Status no_log(const ToolConfig& config, const Status& status) {
+  if (config.database_log) {
+    return not_found_error(status.message() + ". Nothing was created: check the node name and "
+                           "config.log (another database or table?); `run` creates the tables");
+  }
   return not_found_error(status.message() +
                          ". Nothing was created: check log_dir in the config (a wrong, empty or "
                          "unmounted directory would make every earlier commit decision missing). "
@@ -57,14 +61,35 @@ Result<Workspace> load(const RecoveryCommand& command) {
   if (!grace.ok()) return grace.status();
   Result<ToolConfig> config = load_tool_config(command.config_path);
   if (!config.ok()) return config.status();
+  if (!command.node.empty()) {
+    XATM_RETURN_IF_ERROR(validate_node_name(command.node).with_context("--node"));
+    config->node_name = command.node;
+  }
+  if (command.take_over && !config->database_log) {
+    return invalid_argument_error("--take-over needs a database log (config.log): a file log's node "
+                                  "is taken over by opening its directory where it is mounted");
+  }
   return Workspace{std::move(*config), nullptr, false, *grace};
+}
+
+// The log read only, whoever holds it.
+Result<LogSnapshot> read_log(const ToolConfig& config) {
+  if (config.database_log) return config.database_log->read(config.node_name);
+  return open_log_snapshot(config.log_dir, config.node_name);
+}
+
+// The log opened as a TM opens it.
+Result<std::unique_ptr<DecisionLog>> open_log(const ToolConfig& config, const RecoveryCommand& command) {
+  if (config.database_log) return config.database_log->open(config.node_name, command.take_over);
+  return open_file_log(
+      {.dir = config.log_dir, .create_if_missing = command.create_log, .node_name = config.node_name});
 }
 
 // For list and run --dry-run: read only, whoever holds the lock.
 Result<Workspace> open_read_only(const RecoveryCommand& command) {
   Result<Workspace> workspace = load(command);
   if (!workspace.ok()) return workspace.status();
-  Result<LogSnapshot> snapshot = open_log_snapshot(workspace->config.log_dir, workspace->config.node_name);
+  Result<LogSnapshot> snapshot = read_log(workspace->config);
   if (!snapshot.ok()) {
     if (snapshot.status().code() == StatusCode::kNotFound) return no_log(workspace->config, snapshot.status());
     return snapshot.status();
@@ -80,8 +105,7 @@ Result<Workspace> open_for_action(const RecoveryCommand& command, std::ostream& 
   Result<Workspace> workspace = load(command);
   if (!workspace.ok()) return workspace.status();
   const ToolConfig& config = workspace->config;
-  Result<std::unique_ptr<DecisionLog>> log = open_file_log(
-      {.dir = config.log_dir, .create_if_missing = command.create_log, .node_name = config.node_name});
+  Result<std::unique_ptr<DecisionLog>> log = open_log(config, command);
   if (log.ok()) {
     workspace->log = std::move(*log);
     workspace->lock_held = true;
@@ -94,9 +118,10 @@ Result<Workspace> open_for_action(const RecoveryCommand& command, std::ostream& 
                                      "; stop the application first (or use --force to act beside it, "
                                      "reading the log only)");
   }
-  Result<LogSnapshot> snapshot = open_log_snapshot(config.log_dir, config.node_name);
+  Result<LogSnapshot> snapshot = read_log(config);
   if (!snapshot.ok()) return snapshot.status();
-  err << "xatm-recover: warning: a live transaction manager holds " << config.log_dir
+  err << "xatm-recover: warning: a live transaction manager holds "
+      << (config.database_log ? config.database_log->description : config.log_dir)
       << "; --force: the log is only read, nothing is presumed aborted before its deadline\n";
   workspace->log = std::move(snapshot->log);
   workspace->lock_held = snapshot->locked;

@@ -27,6 +27,8 @@ struct RecoveryCommand {
   bool create_log = false;  // run/commit/rollback: create a log when log_dir holds none
   std::int64_t grace_seconds = 30;  // RecoveryOptions::grace, validated before use
   std::string xid;          // commit/rollback/forget: the XID's text form
+  std::string node;         // --node: act for this node instead of the config's node_name
+  bool take_over = false;   // --take-over: a database log's live owner is ended first
 };
 
 int run_list_command(const RecoveryCommand& command, std::ostream& out, std::ostream& err);

@@ -250,5 +250,51 @@ TEST_F(RecoverCommandsTest, DryRunExitsAsRunWouldWhenSomethingIsInDoubt) {
   EXPECT_NE(out_.str().find("dry run"), std::string::npos) << out_.str();
 }
 
+// The decision log is a file log (log_dir) or a database log (log), exactly one of them; the
+// database log's keys are a postgresql data source's settings plus backend and table.
+TEST_F(RecoverCommandsTest, TheLogIsADirectoryOrADatabaseOneOfThem) {
+  const std::string sources = R"("data_sources": [{"name": "a", "driver": "postgresql"}])";
+  Result<ToolConfig> both = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "log": {"backend": "postgresql"}, )" + sources + "}");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("log_dir"), std::string::npos) << both.status().message();
+  Result<ToolConfig> neither = parse_tool_config(R"({"node_name": "n", )" + sources + "}");
+  EXPECT_FALSE(neither.ok());
+  Result<ToolConfig> database = parse_tool_config(
+      R"({"node_name": "n", "log": {"backend": "postgresql", "table": "orders_log",
+          "conninfo": "host=/run/pg dbname=xatm", "password_env": "XATM_TOOL_TEST_SECRET"}, )" +
+      sources + "}");
+  ASSERT_TRUE(database.ok()) << database.status().message();
+  EXPECT_TRUE(database->log_dir.empty());
+  ASSERT_TRUE(database->database_log.has_value());
+  EXPECT_NE(database->database_log->description.find("orders_log"), std::string::npos);
+  Result<ToolConfig> backend = parse_tool_config(
+      R"({"node_name": "n", "log": {"backend": "oracle"}, )" + sources + "}");
+  ASSERT_FALSE(backend.ok());
+  EXPECT_NE(backend.status().message().find("config.log.backend: unknown backend 'oracle'"),
+            std::string::npos)
+      << backend.status().message();
+  Result<ToolConfig> key = parse_tool_config(
+      R"({"node_name": "n", "log": {"backend": "postgresql", "colour": "red"}, )" + sources + "}");
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.status().message().find("config.log: unknown key 'colour'"), std::string::npos)
+      << key.status().message();
+  Result<ToolConfig> table = parse_tool_config(
+      R"({"node_name": "n", "log": {"backend": "postgresql", "table": "bad-name"}, )" + sources + "}");
+  ASSERT_FALSE(table.ok());
+  EXPECT_NE(table.status().message().find("bad-name"), std::string::npos) << table.status().message();
+  Result<ToolConfig> secret = parse_tool_config(
+      R"({"node_name": "n", "log": {"backend": "postgresql", "password": "hunter2"}, )" + sources + "}");
+  ASSERT_FALSE(secret.ok());
+  EXPECT_EQ(secret.status().message().find("hunter2"), std::string::npos) << secret.status().message();
+}
+
+TEST_F(RecoverCommandsTest, TakeOverNeedsADatabaseLogAndNodeIsChecked) {
+  EXPECT_EQ(run({"run", "--config", config_, "--take-over"}), 2);
+  EXPECT_NE(err_.str().find("--take-over needs a database log"), std::string::npos) << err_.str();
+  EXPECT_EQ(run({"run", "--config", config_, "--node", "bad node!"}), 2);
+  EXPECT_NE(err_.str().find("--node"), std::string::npos) << err_.str();
+}
+
 }  // namespace
 }  // namespace xatm::tools

@@ -13,6 +13,8 @@
 #include "xatm/mysql/mysql.h"
 #endif
 #ifdef XATM_TOOL_WITH_POSTGRESQL
+#include "xatm/driver/decision_table.h"
+#include "xatm/postgresql/decision_log.h"
 #include "xatm/postgresql/postgresql.h"
 #endif
 
@@ -76,15 +78,16 @@ Result<std::string> secret(const Json& object, const std::string& path, const ch
 // a JSON string as it is and a JSON integer as its decimal text (the driver judges the range);
 // password_file or password_env becomes the setting "password". A password written in the file
 // is refused.
-[[maybe_unused]] Result<driver::Settings> source_settings(const Json& object,
-                                                          const std::string& path) {
+[[maybe_unused]] Result<driver::Settings> source_settings(
+    const Json& object, const std::string& path,
+    const std::set<std::string>& not_settings = {"driver"}) {
   if (object.contains("password")) {
     return invalid_argument_error(path + ".password: a password is never written in the config "
                                   "file: use password_file or password_env");
   }
   driver::Settings settings;
   for (const auto& [key, value] : object.items()) {
-    if (key == "driver" || key == "password_file" || key == "password_env") continue;
+    if (not_settings.count(key) != 0 || key == "password_file" || key == "password_env") continue;
     if (value.is_string()) {
       settings.emplace_back(key, value.get<std::string>());
     } else if (value.is_number_integer()) {
@@ -159,18 +162,64 @@ Result<std::unique_ptr<Resource>> data_source(const Json& object, const std::str
                                 "' (mysql, mariadb, postgresql or xa_switch)");
 }
 
+// "log": {"backend": "postgresql", "table": "xatm_log", <a postgresql data source's settings>}:
+// the decision log in a PostgreSQL database (xatm/postgresql/decision_log.h).
+Result<ToolConfig::DatabaseLog> database_log([[maybe_unused]] const Json& object, const std::string& path) {
+  if (!object.is_object()) return invalid_argument_error(path + ": expected an object");
+  XATM_ASSIGN_OR_RETURN(auto backend, string_field(object, path, "backend", true));
+  if (backend != "postgresql") {
+    return invalid_argument_error(path + ".backend: unknown backend '" + backend +
+                                  "' (postgresql; a file log is given by log_dir)");
+  }
+#ifdef XATM_TOOL_WITH_POSTGRESQL
+  XATM_ASSIGN_OR_RETURN(auto table, string_field(object, path, "table", false));
+  XATM_ASSIGN_OR_RETURN(auto settings, source_settings(object, path, {"backend", "table"}));
+  if (!object.contains("name")) settings.emplace_back("name", "decision-log");
+  Result<postgresql::DataSource> database = postgresql::data_source_from_settings(settings);
+  if (!database.ok()) return database.status().with_context(path);
+  postgresql::LogOptions options{.database = std::move(*database)};
+  if (!table.empty()) options.table = table;
+  XATM_RETURN_IF_ERROR(validate_decision_table_name(options.database.name, options.table).with_context(path + ".table"));
+  ToolConfig::DatabaseLog log;
+  log.open = [options](const std::string& node, bool take_over) {
+    postgresql::LogOptions mine = options;
+    mine.node = node;
+    mine.take_over = take_over;
+    return postgresql::make_decision_log(mine);
+  };
+  log.read = [options](const std::string& node) {
+    postgresql::LogOptions mine = options;
+    mine.node = node;
+    return postgresql::read_decision_log(mine);
+  };
+  log.description = "the decision log table " + options.table + " of '" + options.database.name + "'";
+  return log;
+#else
+  return invalid_argument_error(path + ".backend: this xatm-recover was built without the postgresql driver");
+#endif
+}
+
 }  // namespace
 
 Result<ToolConfig> parse_tool_config(const std::string& json_text) {
   Json root = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return invalid_argument_error("config: not valid JSON");
-  XATM_RETURN_IF_ERROR(check_keys(root, "config", {"node_name", "log_dir", "data_sources"}));
+  XATM_RETURN_IF_ERROR(check_keys(root, "config", {"node_name", "log_dir", "log", "data_sources"}));
   ToolConfig config;
   XATM_ASSIGN_OR_RETURN(auto node, string_field(root, "config", "node_name", true));
-  XATM_ASSIGN_OR_RETURN(auto dir, string_field(root, "config", "log_dir", true));
   XATM_RETURN_IF_ERROR(validate_node_name(node).with_context("config.node_name"));
   config.node_name = node;
-  config.log_dir = dir;
+  if (root.contains("log") == root.contains("log_dir")) {
+    return invalid_argument_error("config: give the decision log as log_dir (a file log) or as log "
+                                  "(a database log), one of them");
+  }
+  if (root.contains("log")) {
+    XATM_ASSIGN_OR_RETURN(auto log, database_log(root["log"], "config.log"));
+    config.database_log = std::move(log);
+  } else {
+    XATM_ASSIGN_OR_RETURN(auto dir, string_field(root, "config", "log_dir", true));
+    config.log_dir = dir;
+  }
   auto sources = root.find("data_sources");
   if (sources == root.end() || !sources->is_array() || sources->empty()) {
     return invalid_argument_error("config.data_sources: expected a non-empty array");

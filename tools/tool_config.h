@@ -1,4 +1,4 @@
-// The configuration file of xatm-recover: the node, its log directory and its data sources.
+// The configuration file of xatm-recover: the node, its decision log and its data sources.
 //
 //   {"node_name": "orders-1", "log_dir": "/var/lib/orders/xatm",
 //    "data_sources": [
@@ -18,22 +18,41 @@
 // name, driver, library, symbol, and the xa_open info string as one of open_info,
 // open_info_file, open_info_env; other keys are errors.
 //
+// The decision log is either a file log (`log_dir`) or a log in a PostgreSQL database:
+//   "log": {"backend": "postgresql", "table": "xatm_log", "conninfo": "host=logdb dbname=xatm",
+//           "password_env": "XATM_LOG_PASSWORD"}
+// whose other keys are a postgresql data source's settings (name defaults to "decision-log").
+//
 // Thread safety: plain functions and values.
 #ifndef XATM_TOOLS_TOOL_CONFIG_H_
 #define XATM_TOOLS_TOOL_CONFIG_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "xatm/decision_log.h"
 #include "xatm/driver/resource.h"
+#include "xatm/log_tools.h"
 #include "xatm/status.h"
 
 namespace xatm::tools {
 
 struct ToolConfig {
+  // The decision log in a database, opened for a node name (the config's, or --node's).
+  struct DatabaseLog {
+    // As its owner; take_over ends a live owner's session first.
+    std::function<Result<std::unique_ptr<DecisionLog>>(const std::string& node, bool take_over)> open;
+    // Read only, beside a possibly live owner (LogSnapshot::locked: no owner is alive).
+    std::function<Result<LogSnapshot>(const std::string& node)> read;
+    std::string description;  // for messages
+  };
+
   std::string node_name;
-  std::string log_dir;
+  std::string log_dir;                       // the file log; empty with database_log
+  std::optional<DatabaseLog> database_log;   // unset with log_dir
   std::vector<std::unique_ptr<Resource>> data_sources;
 };
 

@@ -41,6 +41,10 @@ bool says_taken_over(const Status& status) {
          status.message().find(kTakenOver) != std::string::npos;
 }
 
+Status read_only_error() {
+  return failed_precondition_error("the decision log is opened read-only here");
+}
+
 Status database_error(const std::string& where, const PgAnswer& answer) {
   if (answer.lost) return unavailable_error(where + ": " + answer.describe());
   return io_error(where + ": " + answer.describe());
@@ -73,16 +77,17 @@ Result<std::unique_ptr<PgDecisionLog>> PgDecisionLog::open(const LogOptions& opt
     return invalid_argument_error("decision log table '" + options.table +
                                   "': at most 57 bytes (its node table adds \"_nodes\")");
   }
-  XATM_ASSIGN_OR_RETURN(Owned owned, take_node(options, /*bump_epoch=*/true, 0));
+  XATM_ASSIGN_OR_RETURN(Owned owned, take_node(options, options.read_only ? Mode::kRead : Mode::kTake, 0));
   return std::unique_ptr<PgDecisionLog>(new PgDecisionLog(options, std::move(owned)));
 }
 
 PgDecisionLog::PgDecisionLog(LogOptions options, Owned owned)
     : options_(std::move(options)), nodes_table_(options_.table + "_nodes"), epoch_(owned.epoch),
-      birth_(owned.birth), session_(std::move(owned.session)), records_(std::move(owned.records)),
+      birth_(owned.birth), owner_down_(owned.owner_down), session_(std::move(owned.session)), records_(std::move(owned.records)),
       sequence_limit_(owned.sequence_limit) {}
 
 PgDecisionLog::~PgDecisionLog() {
+  if (options_.read_only) return;
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !leading_; });
   if (failure_.ok() && !deferred_done_.empty()) {
@@ -90,8 +95,9 @@ PgDecisionLog::~PgDecisionLog() {
   }
 }
 
-Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options, bool bump_epoch,
+Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options, Mode mode,
                                                       std::int64_t epoch) {
+  const bool bump_epoch = mode == Mode::kTake;
   Owned owned;
   XATM_ASSIGN_OR_RETURN(owned.session, connect_session(options.database));
   PgSession& session = *owned.session;
@@ -106,6 +112,25 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
   };
   const std::string nodes = options.table + "_nodes";
   const std::string node = quote(options.node);
+  const std::string read_node = "SELECT epoch, (extract(epoch FROM born) * 1000000)::bigint, "
+                                "sequence_limit FROM " + nodes + " WHERE node = " + node;
+  if (mode == Mode::kRead) {
+    // Reading changes nothing: no table is created, no node row written, the sign of life is
+    // only probed (free: no TM of the node is running) and let go at once.
+    PgAnswer exists = session.exec("SELECT to_regclass(" + quote(nodes) + ") IS NOT NULL AND to_regclass(" +
+                                   quote(options.table) + ") IS NOT NULL");
+    if (!exists.ok) return database_error(where + ": looking for the tables", exists);
+    PgAnswer current = session.exec(read_node);
+    if (value(exists, 0, 0) != "t" || (current.ok && PQntuples(current.result.get()) == 0)) {
+      return not_found_error(where + ": no decision log of this node here");
+    }
+    const std::string lock_key = "hashtext(" + quote(options.table) + "), hashtext(" + node + ")";
+    PgAnswer probed = session.exec("SELECT pg_try_advisory_lock(" + lock_key + ")");
+    if (!probed.ok) return database_error(where + ": probing the node's lock", probed);
+    // Held while this reader lives when it was free, so that no TM of the node starts meanwhile
+    // (as the file log's snapshot holds the directory lock).
+    owned.owner_down = value(probed, 0, 0) == "t";
+  }
   // 1. The tables.
   for (const std::string& ddl :
        {"CREATE TABLE IF NOT EXISTS " + nodes +
@@ -116,6 +141,7 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
             " (node text NOT NULL, seq bigint NOT NULL, branch integer NOT NULL, kind \"char\" NOT "
             "NULL CHECK (kind IN ('C', 'H')), global text NOT NULL, data_source text NOT NULL, xid "
             "text NOT NULL, xa_code integer NOT NULL DEFAULT 0, PRIMARY KEY (node, seq, branch))"}) {
+    if (mode == Mode::kRead) break;
     PgAnswer created = session.exec(ddl);
     if (created.lost) return unavailable_error(where + ": " + created.describe());
     if (!created.ok) {
@@ -126,9 +152,7 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
   }
   // 2. Healing: the epoch first, so that a log whose node was taken over learns it for good
   // (the new owner holds the sign of life too).
-  const std::string read_node = "SELECT epoch, (extract(epoch FROM born) * 1000000)::bigint, "
-                                "sequence_limit FROM " + nodes + " WHERE node = " + node;
-  if (!bump_epoch) {
+  if (mode == Mode::kHeal) {
     PgAnswer current = session.exec(read_node);
     if (!current.ok) return database_error(where + ": reading the node row", current);
     if (PQntuples(current.result.get()) != 1 || value(current, 0, 0) != std::to_string(epoch)) {
@@ -137,43 +161,45 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
     }
   }
   // 3. The sign of life: a session advisory lock, held as long as this session lives.
-  const std::string lock_key = "hashtext(" + quote(options.table) + "), hashtext(" + node + ")";
-  PgAnswer locked = session.exec("SELECT pg_try_advisory_lock(" + lock_key + ")");
-  if (!locked.ok) return database_error(where + ": taking the node's lock", locked);
-  if (value(locked, 0, 0) != "t") {
-    PgAnswer holders = session.exec(
-        "SELECT l.pid, coalesce(a.client_addr::text, 'local'), coalesce(a.application_name, '') "
-        "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
-        "'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = hashtext(" +
-        quote(options.table) + ")::oid AND l.objid = hashtext(" + node + ")::oid");
-    if (!holders.ok) return database_error(where + ": finding the node's owner", holders);
-    std::string who;
-    for (int row = 0; row < PQntuples(holders.result.get()); ++row) {
-      who += (row > 0 ? ", " : "") + std::string("session pid ") + value(holders, row, 0) +
-             " from " + value(holders, row, 1);
-    }
-    if (!options.take_over) {
-      return failed_precondition_error(
-          where + ": another live TM holds the node (" + (who.empty() ? "its session" : who) +
-          "); stop it first, or take the node over (take_over, xatm-recover run --take-over) "
-          "only once it is certainly stopped or paused");
-    }
-    XATM_LOG(warning) << where << ": taking the node over from " << who;
-    for (int row = 0; row < PQntuples(holders.result.get()); ++row) {
-      PgAnswer ended = session.exec("SELECT pg_terminate_backend(" + value(holders, row, 0) + ")");
-      if (!ended.ok || value(ended, 0, 0) != "t") {
-        return failed_precondition_error(
-            where + ": cannot end the owner's session pid " + value(holders, row, 0) +
-            " (the role needs to be the same as the owner's, or pg_signal_backend)" +
-            (ended.ok ? "" : ": " + ended.describe()));
+  if (mode != Mode::kRead) {
+    const std::string lock_key = "hashtext(" + quote(options.table) + "), hashtext(" + node + ")";
+    PgAnswer locked = session.exec("SELECT pg_try_advisory_lock(" + lock_key + ")");
+    if (!locked.ok) return database_error(where + ": taking the node's lock", locked);
+    if (value(locked, 0, 0) != "t") {
+      PgAnswer holders = session.exec(
+          "SELECT l.pid, coalesce(a.client_addr::text, 'local'), coalesce(a.application_name, '') "
+          "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+          "'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = hashtext(" +
+          quote(options.table) + ")::oid AND l.objid = hashtext(" + node + ")::oid");
+      if (!holders.ok) return database_error(where + ": finding the node's owner", holders);
+      std::string who;
+      for (int row = 0; row < PQntuples(holders.result.get()); ++row) {
+        who += (row > 0 ? ", " : "") + std::string("session pid ") + value(holders, row, 0) +
+               " from " + value(holders, row, 1);
       }
-    }
-    PgAnswer timeout = session.exec(kTakeOverLockTimeout);
-    PgAnswer waited = session.exec("SELECT pg_advisory_lock(" + lock_key + ")");
-    PgAnswer reset = session.exec("RESET lock_timeout");
-    if (!timeout.ok || !waited.ok || !reset.ok) {
-      return database_error(where + ": taking the node's lock after ending its owner's session",
-                            !waited.ok ? waited : !timeout.ok ? timeout : reset);
+      if (!options.take_over) {
+        return failed_precondition_error(
+            where + ": another live TM holds the node (" + (who.empty() ? "its session" : who) +
+            "); stop it first, or take the node over (take_over, xatm-recover run --take-over) "
+            "only once it is certainly stopped or paused");
+      }
+      XATM_LOG(warning) << where << ": taking the node over from " << who;
+      for (int row = 0; row < PQntuples(holders.result.get()); ++row) {
+        PgAnswer ended = session.exec("SELECT pg_terminate_backend(" + value(holders, row, 0) + ")");
+        if (!ended.ok || value(ended, 0, 0) != "t") {
+          return failed_precondition_error(
+              where + ": cannot end the owner's session pid " + value(holders, row, 0) +
+              " (the role needs to be the same as the owner's, or pg_signal_backend)" +
+              (ended.ok ? "" : ": " + ended.describe()));
+        }
+      }
+      PgAnswer timeout = session.exec(kTakeOverLockTimeout);
+      PgAnswer waited = session.exec("SELECT pg_advisory_lock(" + lock_key + ")");
+      PgAnswer reset = session.exec("RESET lock_timeout");
+      if (!timeout.ok || !waited.ok || !reset.ok) {
+        return database_error(where + ": taking the node's lock after ending its owner's session",
+                              !waited.ok ? waited : !timeout.ok ? timeout : reset);
+      }
     }
   }
   // 4. The epoch: a new one, or (healing) the one this log already owns, under the lock.
@@ -197,15 +223,27 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
       !parse_int(value(row, 0, 2), owned.sequence_limit)) {
     return data_loss_error(where + ": the node row is missing or unreadable");
   }
-  if (!bump_epoch && owned.epoch != epoch) {
+  if (mode == Mode::kHeal && owned.epoch != epoch) {
     return failed_precondition_error(where + kTakenOver + std::to_string(epoch) +
                                      " is no longer this log's; this TM can decide nothing more");
   }
   owned.birth = std::chrono::system_clock::time_point(std::chrono::microseconds(born_micros));
   // 5. The open records, in log order.
-  PgAnswer rows = session.exec("SELECT seq, kind, global, data_source, xid, xa_code FROM " +
-                               options.table + " WHERE node = " + node + " ORDER BY seq, branch");
+  XATM_ASSIGN_OR_RETURN(owned.records, read_records(session, options, where));
+  XATM_LOG(info) << where << ": epoch " << owned.epoch << ", " << owned.records.commits.size()
+                 << " open decision(s)";
+  return owned;
+}
+
+Result<OpenRecords> PgDecisionLog::read_records(PgSession& session, const LogOptions& options,
+                                                const std::string& where) {
+  char* node = PQescapeLiteral(session.native(), options.node.data(), options.node.size());
+  const std::string sql = "SELECT seq, kind, global, data_source, xid, xa_code FROM " + options.table +
+                          " WHERE node = " + (node == nullptr ? "''" : node) + " ORDER BY seq, branch";
+  PQfreemem(node);
+  PgAnswer rows = session.exec(sql);
   if (!rows.ok) return database_error(where + ": reading the records", rows);
+  OpenRecords records;
   for (int i = 0; i < PQntuples(rows.result.get()); ++i) {
     std::uint64_t seq = 0;
     int xa_code = 0;
@@ -218,20 +256,18 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
       return data_loss_error(where + ": record " + value(rows, i, 0) + " is unreadable");
     }
     if (value(rows, i, 1) == "H") {
-      owned.records.heuristics.insert_or_assign(seq, HeuristicRecord{{data_source, *xid}, xa_code});
-      owned.records.next_seq = std::max(owned.records.next_seq, seq + 1);
+      records.heuristics.insert_or_assign(seq, HeuristicRecord{{data_source, *xid}, xa_code});
+      records.next_seq = std::max(records.next_seq, seq + 1);
       continue;
     }
-    auto it = owned.records.commits.find(seq);
-    if (it == owned.records.commits.end()) {
-      owned.records.add_commit(seq, CommitRecord{*global, {}});
-      it = owned.records.commits.find(seq);
+    auto it = records.commits.find(seq);
+    if (it == records.commits.end()) {
+      records.add_commit(seq, CommitRecord{*global, {}});
+      it = records.commits.find(seq);
     }
     if (!data_source.empty()) it->second.branches.push_back({data_source, *xid});
   }
-  XATM_LOG(info) << where << ": epoch " << owned.epoch << ", " << owned.records.commits.size()
-                 << " open decision(s)";
-  return owned;
+  return records;
 }
 
 std::string PgDecisionLog::literal(const std::string& text) const {
@@ -306,6 +342,7 @@ Status PgDecisionLog::write_batch(
 }
 
 Status PgDecisionLog::log_commit(const CommitRecord& record) {
+  if (options_.read_only) return read_only_error();
   if (!record.global.bqual().empty()) {
     return invalid_argument_error("a COMMIT record names a global transaction (empty bqual), not " +
                                   record.global.to_string());
@@ -396,6 +433,7 @@ Status PgDecisionLog::run_exclusive_locked(
 }
 
 Status PgDecisionLog::log_done(const Xid& global) {
+  if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
   records_.mark_done(global);
@@ -405,6 +443,7 @@ Status PgDecisionLog::log_done(const Xid& global) {
 }
 
 Status PgDecisionLog::log_heuristic(const HeuristicRecord& record) {
+  if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
   const std::uint64_t seq = records_.next_seq++;
@@ -423,6 +462,7 @@ Status PgDecisionLog::log_heuristic(const HeuristicRecord& record) {
 }
 
 Status PgDecisionLog::log_forget(const DecisionBranch& branch) {
+  if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
   const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
@@ -437,6 +477,7 @@ Status PgDecisionLog::log_forget(const DecisionBranch& branch) {
 }
 
 Status PgDecisionLog::reserve_sequences(std::uint64_t limit) {
+  if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (limit <= sequence_limit_) return Status();
   if (!failure_.ok()) return failure_;
@@ -460,6 +501,16 @@ std::uint64_t PgDecisionLog::sequence_limit() const {
 
 std::vector<CommitRecord> PgDecisionLog::open_decisions() const {
   std::lock_guard lock(mu_);
+  if (options_.read_only) {
+    // A reader beside a live TM reads again each time: recovery asks for the decisions after
+    // it listed the prepared branches, and must see a COMMIT written in between.
+    Result<OpenRecords> fresh = read_records(*session_, options_, "decision log " + options_.table);
+    if (fresh.ok()) {
+      records_ = std::move(fresh).value();
+    } else {
+      failure_ = fresh.status();  // health() says so: recovery then rolls nothing back
+    }
+  }
   std::vector<CommitRecord> open;
   open.reserve(records_.commits.size());
   for (const auto& [seq, record] : records_.commits) open.push_back(record);
@@ -483,13 +534,14 @@ Status PgDecisionLog::health() const { return const_cast<PgDecisionLog*>(this)->
 
 Status PgDecisionLog::heal() {
   std::unique_lock lock(mu_);
+  if (options_.read_only) return failure_;
   if (failure_.ok() || taken_over_ || leading_) return failure_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_heal_ < kHealInterval) return failure_;
   last_heal_ = now;
   leading_ = true;
   lock.unlock();
-  Result<Owned> owned = take_node(options_, /*bump_epoch=*/false, epoch_);
+  Result<Owned> owned = take_node(options_, Mode::kHeal, epoch_);
   lock.lock();
   if (owned.ok()) {
     session_ = std::move(owned->session);
@@ -515,6 +567,17 @@ Result<std::unique_ptr<DecisionLog>> make_decision_log(const LogOptions& options
   XATM_ASSIGN_OR_RETURN(std::unique_ptr<internal::PgDecisionLog> log,
                         internal::PgDecisionLog::open(options));
   return std::unique_ptr<DecisionLog>(std::move(log));
+}
+
+Result<LogSnapshot> read_decision_log(const LogOptions& options) {
+  LogOptions reader = options;
+  reader.read_only = true;
+  reader.take_over = false;
+  XATM_ASSIGN_OR_RETURN(std::unique_ptr<internal::PgDecisionLog> log, internal::PgDecisionLog::open(reader));
+  LogSnapshot snapshot;
+  snapshot.locked = log->owner_down();
+  snapshot.log = std::move(log);
+  return snapshot;
 }
 
 }  // namespace xatm::postgresql

@@ -75,6 +75,8 @@ class PgDecisionLog final : public DecisionLog {
 
   // The epoch this log owns its node under.
   [[nodiscard]] std::int64_t epoch() const { return epoch_; }
+  // A reader (LogOptions::read_only) found no live owner and holds the node's sign of life.
+  [[nodiscard]] bool owner_down() const { return owner_down_; }
   // What the log has written since it was opened, for benchmarks and tests.
   struct Stats {
     std::uint64_t commit_records = 0;  // COMMIT records written
@@ -87,6 +89,9 @@ class PgDecisionLog final : public DecisionLog {
     CommitRecord record;
     std::uint64_t ticket;
   };
+  // How take_node opens: taking the node (a new epoch), healing (the same epoch, refused once
+  // the node was taken over), or reading (nothing written; the sign of life probed).
+  enum class Mode { kTake, kHeal, kRead };
   // A session that holds the node, with the node's state read under it.
   struct Owned {
     std::unique_ptr<PgSession> session;
@@ -94,10 +99,13 @@ class PgDecisionLog final : public DecisionLog {
     std::chrono::system_clock::time_point birth;
     std::uint64_t sequence_limit = 0;
     OpenRecords records;
+    bool owner_down = false;  // kRead: the sign of life was free (and is now held by the reader)
   };
 
   PgDecisionLog(LogOptions options, Owned owned);
-  static Result<Owned> take_node(const LogOptions& options, bool bump_epoch, std::int64_t epoch);
+  static Result<Owned> take_node(const LogOptions& options, Mode mode, std::int64_t epoch);
+  static Result<OpenRecords> read_records(PgSession& session, const LogOptions& options,
+                                          const std::string& where);
 
   // Waits until `ticket` is durable (OK) or failed.
   Status wait_for_locked(std::unique_lock<std::mutex>& lock, std::uint64_t ticket);
@@ -122,11 +130,12 @@ class PgDecisionLog final : public DecisionLog {
   const std::string nodes_table_;
   std::int64_t epoch_;
   std::chrono::system_clock::time_point birth_;
-  std::unique_ptr<PgSession> session_;  // the leader's
+  const bool owner_down_;
+  std::unique_ptr<PgSession> session_;  // the leader's (a reader's: used under mu_)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  OpenRecords records_;                // guarded by mu_
+  mutable OpenRecords records_;        // guarded by mu_ (a reader refreshes it when asked)
   std::uint64_t sequence_limit_ = 0;   // guarded by mu_
   std::deque<Queued> queue_;           // guarded by mu_
   std::vector<Xid> deferred_done_;     // guarded by mu_
@@ -135,7 +144,7 @@ class PgDecisionLog final : public DecisionLog {
   std::uint64_t durable_through_ = 0;  // guarded by mu_: every ticket up to this is durable
   std::uint64_t failed_through_ = 0;   // guarded by mu_: every ticket up to this failed with
   Status failed_with_;                 //   this status
-  Status failure_;                     // guarded by mu_: OK while appends can succeed
+  mutable Status failure_;             // guarded by mu_: OK while appends can succeed
   bool taken_over_ = false;            // guarded by mu_: failure_ is for good
   std::chrono::steady_clock::time_point last_heal_{};  // guarded by mu_
   Stats stats_;                        // guarded by mu_

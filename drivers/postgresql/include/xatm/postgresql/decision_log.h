@@ -31,6 +31,7 @@
 #include <string>
 
 #include "xatm/decision_log.h"
+#include "xatm/log_tools.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/status.h"
 
@@ -50,6 +51,10 @@ struct LogOptions {
   // pg_signal_backend) and takes the node over. Only for a node known to be stopped or paused:
   // a live owner's next decision then fails, and its transactions end rolled back or unknown.
   bool take_over = false;
+  // Read the node's records without taking the node (read_decision_log sets it): no table is
+  // created, no epoch bumped, every append refused; open_decisions() reads the table again on
+  // each call.
+  bool read_only = false;
 };
 
 // Connects, creates the tables if missing, takes the node (see above) and reads its open
@@ -58,6 +63,12 @@ struct LogOptions {
 // be created or used (naming the privilege) or when another live session holds the node and
 // take_over is off.
 Result<std::unique_ptr<DecisionLog>> make_decision_log(const LogOptions& options);
+
+// The node's log read only, for tools beside a possibly live TM (xatm-recover list, run
+// --force): LogSnapshot::locked is true when no live TM held the node, and the reader then
+// holds its sign of life until it is destroyed (no TM of the node can open the log meanwhile).
+// kNotFound when the tables or the node row do not exist; nothing is created.
+Result<LogSnapshot> read_decision_log(const LogOptions& options);
 
 }  // namespace xatm::postgresql
 
