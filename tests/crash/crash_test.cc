@@ -53,6 +53,13 @@ const std::vector<std::string> kCrashPoints = {
     "phase1.before_prepare", "phase1.prepare_sent", "phase1.after_prepare",
     "decision.before_log",   "decision.after_log",  "phase2.commit_sent",
     "phase2.after_commit",   "phase2.before_done",  "log.before_sync"};
+// The PostgreSQL decision log has no sync of its own to crash before: a kill at a random time
+// falls inside its statements often enough.
+const std::vector<std::string> kDatabaseLogCrashPoints = {
+    "phase1.before_prepare", "phase1.prepare_sent", "phase1.after_prepare",
+    "decision.before_log",   "decision.after_log",  "phase2.commit_sent",
+    "phase2.after_commit",   "phase2.before_done"};
+constexpr const char* kLogTable = "xatm_crash_log";
 // With PostgreSQL's decision table the decision rides in its commit (no log record).
 const std::vector<std::string> kDecisionTableCrashPoints = {
     "phase1.before_prepare",        "phase1.prepare_sent",         "phase1.after_prepare",
@@ -79,13 +86,18 @@ class CrashHarness {
       : node_(std::move(node)), log_dir_(std::move(log_dir)),
         decision_table_(std::move(decision_table)), decision_source_(std::move(decision_source)) {}
 
+  // Keeps the decisions in this table of PostgreSQL's database instead of the file log; every
+  // worker and every `xatm-recover run` then takes the node over (the harness knows the
+  // previous owner is dead or, in the zombie test, paused).
+  void use_database_log(std::string table) { log_table_ = std::move(table); }
+
   // Runs `xatm-recover run` over the same node, log and data sources; returns its exit status
   // (0 all resolved, 1 something left for a later run).
   int recover_tool(bool force = false) {
     const std::string config = log_dir_ + ".json";
     {
       std::ofstream out(config);
-      out << R"({"node_name": ")" << node_ << R"(", "log_dir": ")" << log_dir_ << R"(", "data_sources": [)"
+      out << R"({"node_name": ")" << node_ << R"(", )" << log_key() << R"(, "data_sources": [)"
           << R"({"name": "mariadb", "driver": "mysql", "unix_socket": ")" << test_setting("MYSQL_SOCKET")
           << R"(", "user": ")" << test_setting("MYSQL_USER") << R"(", "password_env": "XATM_TEST_MYSQL_PASSWORD",)"
           << R"( "database": ")" << test_setting("MYSQL_DATABASE") << table_key("mariadb") << R"("},)"
@@ -94,6 +106,7 @@ class CrashHarness {
     }
     std::vector<std::string> args = {XATM_RECOVER_TOOL, "run", "--config", config};
     if (force) args.insert(args.end(), {"--force", "--grace-seconds", "1"});
+    if (!force && !log_table_.empty()) args.push_back("--take-over");
     std::vector<std::string> env = environment("");
     std::vector<char*> argv, envp;
     for (std::string& a : args) argv.push_back(a.data());
@@ -120,18 +133,9 @@ class CrashHarness {
                    std::chrono::milliseconds kill_after = std::chrono::milliseconds::zero(),
                    int phase_threads = 2,
                    std::chrono::milliseconds force_tool_after = std::chrono::milliseconds::zero()) {
-    std::vector<std::string> args = {XATM_CRASH_WORKER, node_, log_dir_, std::to_string(transfers),
-                                     "4", std::to_string(seed), std::to_string(phase_threads),
-                                     outcomes_path()};
-    std::vector<std::string> env = environment(crash_at);
-    std::vector<char*> argv, envp;
-    for (std::string& a : args) argv.push_back(a.data());
-    for (std::string& e : env) envp.push_back(e.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
-    pid_t pid = 0;
     WorkerRun run;
-    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) {
+    const pid_t pid = start_worker(transfers, seed, crash_at, phase_threads);
+    if (pid < 0) {
       run.status = -1;
       return run;
     }
@@ -147,6 +151,22 @@ class CrashHarness {
     return run;
   }
 
+  // Starts the worker (4 threads) without waiting for it; -1 when it could not be started.
+  pid_t start_worker(int transfers, unsigned seed, const std::string& crash_at, int phase_threads) {
+    std::vector<std::string> args = {XATM_CRASH_WORKER, node_, log_dir_, std::to_string(transfers),
+                                     "4", std::to_string(seed), std::to_string(phase_threads),
+                                     outcomes_path()};
+    std::vector<std::string> env = environment(crash_at);
+    std::vector<char*> argv, envp;
+    for (std::string& a : args) argv.push_back(a.data());
+    for (std::string& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) return -1;
+    return pid;
+  }
+
   // Where every worker appends what each commit() answered.
   std::string outcomes_path() const { return log_dir_ + ".outcomes"; }
 
@@ -156,7 +176,7 @@ class CrashHarness {
     for (char** e = environ; *e != nullptr; ++e) {
       std::string entry(*e);
       if (entry.rfind("XATM_CRASH_AT=", 0) != 0 && entry.rfind("XATM_TEST_", 0) != 0 &&
-          entry.rfind("XATM_CRASH_DECISION_", 0) != 0) {
+          entry.rfind("XATM_CRASH_DECISION_", 0) != 0 && entry.rfind("XATM_CRASH_LOG_", 0) != 0) {
         env.push_back(entry);
       }
     }
@@ -164,11 +184,19 @@ class CrashHarness {
       env.push_back(std::string("XATM_TEST_") + name + "=" + test_setting(name));
     }
     if (!crash_at.empty()) env.push_back("XATM_CRASH_AT=" + crash_at);
+    if (!log_table_.empty()) env.push_back("XATM_CRASH_LOG_TABLE=" + log_table_);
     if (!decision_table_.empty()) {
       env.push_back("XATM_CRASH_DECISION_TABLE=" + decision_table_);
       env.push_back("XATM_CRASH_DECISION_SOURCE=" + decision_source_);
     }
     return env;
+  }
+
+  // The config file's decision log: the file log's directory or the database log.
+  std::string log_key() const {
+    if (log_table_.empty()) return R"("log_dir": ")" + log_dir_ + R"(")";
+    return R"("log": {"backend": "postgresql", "table": ")" + log_table_ + R"(", "conninfo": ")" +
+           test_setting("PG_CONNINFO") + R"("})";
   }
 
   // The config file's decision_table key for `data_source` (ends the previous value's quote).
@@ -178,6 +206,7 @@ class CrashHarness {
   }
 
   std::string node_, log_dir_, decision_table_, decision_source_;
+  std::string log_table_;  // empty: the file log in log_dir_
 };
 
 // The ledger invariants over every transfer so far; one line per violation (empty: none).
@@ -235,7 +264,8 @@ int env_int(const char* name, int fallback) {
 // random time, then a random point with a crash in the first recovery too), each followed by
 // recovery and the invariants. `decision_table`: PostgreSQL's, empty for none.
 void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::string& decision_table,
-                    const std::string& decision_source = "postgresql") {
+                    const std::string& decision_source = "postgresql",
+                    const std::string& log_table = "") {
   const int iterations = env_int("XATM_CRASH_ITERATIONS", 200);
   const auto first_seed = static_cast<unsigned>(env_int(
       "XATM_CRASH_SEED", static_cast<int>(std::chrono::system_clock::now().time_since_epoch().count() % 100000)));
@@ -250,6 +280,7 @@ void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::str
   const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
   std::filesystem::remove_all(log_dir);
   CrashHarness harness(node, log_dir, decision_table, decision_source);
+  if (!log_table.empty()) harness.use_database_log(log_table);
   std::filesystem::remove(harness.outcomes_path());
 
   int violations = 0, leftovers = 0, crashed = 0;
@@ -331,7 +362,7 @@ void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::str
   std::cout << "crash-soak: runs=" << iterations << " violations=" << violations
             << " leftovers=" << leftovers
             << " decision_table=" << (decision_table.empty() ? "none" : decision_source + "." + decision_table)
-            << std::endl;
+            << " log=" << (log_table.empty() ? "file" : "postgresql." + log_table) << std::endl;
   EXPECT_GT(crashed, iterations / 2) << "the crash points were not reached";
 }
 
@@ -454,6 +485,67 @@ TEST(CrashTest, TransfersDecidedInADecisionTableSurviveCrashes) {
 
 TEST(CrashTest, TransfersDecidedInMariadbsDecisionTableSurviveCrashes) {
   run_crash_loop(kDecisionTableCrashPoints, kDecisionTable, "mariadb");
+}
+
+TEST(CrashTest, TransfersSurviveCrashesAndTakeoversWithThePostgresqlLog) {
+  run_crash_loop(kDatabaseLogCrashPoints, "", "postgresql", kLogTable);
+}
+
+// A zombie owner: the worker is paused (SIGSTOP) under load, another process takes the node
+// over and resolves what it left, then the worker goes on (SIGCONT). It must decide nothing
+// more: its transactions end rolled back or unknown, never committed without a durable
+// decision, and the invariants hold once everything is recovered.
+TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
+  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
+                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
+                         test_setting("PG_CONNINFO")};
+  Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
+  ASSERT_TRUE(bank.ok()) << bank.status().to_string();
+  ASSERT_TRUE((*bank)->reset().ok());
+  const std::string node = "zombie-" + std::to_string(getpid());
+  const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  CrashHarness harness(node, log_dir);
+  harness.use_database_log(kLogTable);
+  std::filesystem::remove(harness.outcomes_path());
+  const int rounds = env_int("XATM_ZOMBIE_ROUNDS", 4);
+  int paused_with_work = 0;
+  for (int round = 0; round < rounds; ++round) {
+    const unsigned seed = 900 + static_cast<unsigned>(round);
+    const pid_t zombie = harness.start_worker(200, seed, "", 2);
+    ASSERT_GT(zombie, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400 + 150 * round));
+    ASSERT_EQ(kill(zombie, SIGSTOP), 0);
+    Result<int> prepared_at_pause = (*bank)->prepared_of_node(node);
+    ASSERT_TRUE(prepared_at_pause.ok()) << prepared_at_pause.status().to_string();
+    paused_with_work += *prepared_at_pause > 0 ? 1 : 0;
+    // The takeover: a TM of the node started elsewhere (ends the zombie's log session, bumps
+    // the epoch, resolves everything of the node that is prepared).
+    WorkerRun takeover = harness.worker(0, seed, "");
+    ASSERT_FALSE(takeover.failed()) << "takeover failed, round " << round;
+    ASSERT_EQ(kill(zombie, SIGCONT), 0);
+    int status = 0;
+    waitpid(zombie, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status)) << "the zombie ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    int left = -1;
+    for (int pass = 0; pass < 30 && left != 0; ++pass) {
+      ASSERT_FALSE(harness.worker(0, seed, "").failed());
+      Result<int> prepared = (*bank)->prepared_of_node(node);
+      ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
+      left = *prepared;
+      if (left != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(left, 0) << "round " << round;
+    Result<std::int64_t> total = (*bank)->total();
+    ASSERT_TRUE(total.ok()) << total.status().to_string();
+    EXPECT_EQ(*total, kExpectedTotal) << "round " << round;
+    EXPECT_EQ(ledger_violations(**bank, harness.outcomes_path()), std::vector<std::string>{}) << "round " << round;
+  }
+  std::map<char, int> told = count_outcomes(harness.outcomes_path());
+  std::cout << "takeover test: " << rounds << " rounds, " << paused_with_work
+            << " paused with branches prepared; commit() answered committed " << told['C']
+            << ", rolled back " << told['R'] << ", otherwise " << told['U'] << " times" << std::endl;
+  EXPECT_GT(told['C'], 0);
+  std::filesystem::remove(harness.outcomes_path());
 }
 
 }  // namespace

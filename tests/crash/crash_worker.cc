@@ -15,7 +15,9 @@
 // XATM_CRASH_AT (testing/crash_points.h) ends the process at a named point, like kill -9; the
 // harness may also SIGKILL it at any time. With TRANSFERS = 0 it only recovers. With
 // XATM_CRASH_DECISION_TABLE set, PostgreSQL (or XATM_CRASH_DECISION_SOURCE) keeps the decisions
-// in that table. PHASE_THREADS = 0
+// in that table. With XATM_CRASH_LOG_TABLE set, the decision log is that table of PostgreSQL's
+// database (xatm/postgresql/decision_log.h) instead of LOG_DIR, and every worker takes the node
+// over (as a TM started on another machine after the node's death). PHASE_THREADS = 0
 // runs the branches of each phase one after the other, so that "between the two prepares" and
 // "between the two commits" are distinct moments a crash point can hit.
 // Exit: 0 done, 2 usage or setup error, 86 crashed at a point.
@@ -37,6 +39,7 @@
 
 #include "bank.h"
 #include "xatm/mysql/mysql.h"
+#include "xatm/postgresql/decision_log.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/transaction_manager.h"
 
@@ -172,7 +175,22 @@ int run(int argc, char** argv) {
   options.recovery_interval = std::chrono::milliseconds::zero();
   options.phase2_retry_window = std::chrono::seconds(5);
   options.phase_threads = static_cast<std::size_t>(std::stoul(argv[6]));
-  TransactionManager tm(options);
+  std::unique_ptr<TransactionManager> manager;
+  if (const char* table = std::getenv("XATM_CRASH_LOG_TABLE")) {  // NOLINT(concurrency-mt-unsafe)
+    postgresql::LogOptions log_options{.database = {.name = "decision-log", .conninfo = servers->pg_conninfo},
+                                       .table = table,
+                                       .node = options.node_name,
+                                       .take_over = true};
+    Result<std::unique_ptr<DecisionLog>> log = postgresql::make_decision_log(log_options);
+    if (!log.ok()) {
+      std::cerr << "crash worker: " << log.status().to_string() << "\n";
+      return 2;
+    }
+    manager = std::make_unique<TransactionManager>(options, std::move(*log));
+  } else {
+    manager = std::make_unique<TransactionManager>(options);
+  }
+  TransactionManager& tm = *manager;
   Status added = tm.add(mysql::DataSource{.name = "mariadb",
                                           .unix_socket = servers->mysql_socket,
                                           .user = servers->mysql_user,
