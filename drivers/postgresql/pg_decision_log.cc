@@ -37,7 +37,7 @@ std::string owner_description() {
 constexpr const char* kTakenOver = ": taken over: epoch ";
 
 bool says_taken_over(const Status& status) {
-  return status.code() == StatusCode::kFailedPrecondition &&
+  return status.code() == StatusCode::kAborted &&
          status.message().find(kTakenOver) != std::string::npos;
 }
 
@@ -156,7 +156,7 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
     PgAnswer current = session.exec(read_node);
     if (!current.ok) return database_error(where + ": reading the node row", current);
     if (PQntuples(current.result.get()) != 1 || value(current, 0, 0) != std::to_string(epoch)) {
-      return failed_precondition_error(where + kTakenOver + std::to_string(epoch) +
+      return aborted_error(where + kTakenOver + std::to_string(epoch) +
                                        " is no longer this log's; this TM can decide nothing more");
     }
   }
@@ -224,7 +224,7 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
     return data_loss_error(where + ": the node row is missing or unreadable");
   }
   if (mode == Mode::kHeal && owned.epoch != epoch) {
-    return failed_precondition_error(where + kTakenOver + std::to_string(epoch) +
+    return aborted_error(where + kTakenOver + std::to_string(epoch) +
                                      " is no longer this log's; this TM can decide nothing more");
   }
   owned.birth = std::chrono::system_clock::time_point(std::chrono::microseconds(born_micros));
@@ -290,7 +290,7 @@ Status PgDecisionLog::run_fenced(const std::string& sql, const std::string& what
   PgAnswer answer = session_->exec(sql);
   if (!answer.ok) return database_error(where + ": " + what, answer);
   if (PQntuples(answer.result.get()) != 1 || value(answer, 0, 0) != "1") {
-    return failed_precondition_error(where + kTakenOver + std::to_string(epoch_) +
+    return aborted_error(where + kTakenOver + std::to_string(epoch_) +
                                      " is no longer this log's; this TM can decide nothing more");
   }
   return Status();

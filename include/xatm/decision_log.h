@@ -51,7 +51,9 @@ class DecisionLog {
 
   // Appends a COMMIT record and returns only when it is durable (OK), or when it may not be
   // (any error). After an error the outcome of `record` is unknown: the caller must leave every
-  // branch prepared for recovery, never roll back. kIOError after a failed write or sync, and
+  // branch prepared for recovery, never roll back. The one exception is kAborted: the record was
+  // certainly not written and never will be (a database log whose node another owner took over,
+  // docs/decision-log.md), so the caller rolls back. kIOError after a failed write or sync, and
   // every later append fails too (the failure is sticky; reopen the log to go on). Concurrent
   // appends share writes and syncs (group commit); each still returns only once its own record
   // is durable.

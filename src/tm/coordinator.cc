@@ -117,6 +117,10 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   if (decision.branches.size() > 1) {
     XATM_CRASH_POINT(kCrashBeforeDecision);
     Status logged = log_.log_commit(decision);
+    if (logged.code() == StatusCode::kAborted) {
+      // Certainly not written (another owner took the log's node): nobody can commit it now.
+      return roll_back_all(tx, "the decision log refused the decision: " + logged.to_string());
+    }
     if (!logged.ok()) {
       // The record may or may not be on disk: rolling back could contradict a durable COMMIT.
       // The branches stay prepared for recovery, which reads the log and decides.

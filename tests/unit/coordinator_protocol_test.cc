@@ -178,6 +178,21 @@ TEST_F(ProtocolTest, FailedDecisionLogLeavesBranchesPreparedAndOutcomeUnknown) {
   EXPECT_EQ(tm_->begin().status().code(), StatusCode::kFailedPrecondition);
 }
 
+// A database log whose node another owner took over knows that the record was not written
+// (decision_log.h: kAborted): nobody can commit the transaction, and its locks must not wait
+// for the new owner's recovery.
+TEST_F(ProtocolTest, ALogThatCertainlyDidNotWriteTheDecisionRollsBack) {
+  log_->fail_commits(aborted_error("decision log xatm_log, node 'n': taken over: epoch 3 ..."));
+  Transaction tx = begin_on({"a", "b"});
+  Outcome outcome = tx.commit();
+  EXPECT_EQ(outcome.kind, Outcome::Kind::kRolledBack) << outcome.to_string();
+  EXPECT_NE(outcome.reason.find("taken over"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(a_->verbs(), (Verbs{"start", "end", "prepare", "rollback"}));
+  EXPECT_EQ(b_->verbs(), (Verbs{"start", "end", "prepare", "rollback"}));
+  EXPECT_TRUE(a_->prepared().empty());
+  EXPECT_TRUE(b_->prepared().empty());
+}
+
 // --- parallel phases ---
 
 bool overlap(const fake::Call& x, const fake::Call& y) {

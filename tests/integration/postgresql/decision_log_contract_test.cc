@@ -278,11 +278,11 @@ TEST_F(PgDecisionLogTest, ATakeOverEndsTheOwnersSessionAndTheOwnerCanWriteNothin
   EXPECT_FALSE(owner->log_commit(test_commit(2)).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const Status health = owner->health();
-  EXPECT_EQ(health.code(), StatusCode::kFailedPrecondition) << health.to_string();
+  EXPECT_EQ(health.code(), StatusCode::kAborted) << health.to_string();
   EXPECT_NE(health.message().find("taken over"), std::string::npos) << health.to_string();
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_FALSE(owner->health().ok());
-  EXPECT_FALSE(owner->log_commit(test_commit(3)).ok());
+  EXPECT_EQ(owner->log_commit(test_commit(3)).code(), StatusCode::kAborted);
   EXPECT_EQ(rows_of(test_global(2).to_string()), 0);
   EXPECT_EQ(rows_of(test_global(3).to_string()), 0);
   EXPECT_TRUE(successor->log_commit(test_commit(4)).ok());
@@ -297,8 +297,9 @@ TEST_F(PgDecisionLogTest, AWriteUnderAnOldEpochIsRefused) {
   ASSERT_TRUE(owner->log_commit(test_commit(1)).ok());
   ASSERT_TRUE(admin_.exec(std::string("UPDATE ") + kTable + "_nodes SET epoch = epoch + 1 WHERE node = '" +
                           node_ + "'").ok());
+  // kAborted: certainly not written, so the TM rolls the transaction back (decision_log.h).
   const Status refused = owner->log_commit(test_commit(2));
-  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.to_string();
+  EXPECT_EQ(refused.code(), StatusCode::kAborted) << refused.to_string();
   EXPECT_NE(refused.message().find("taken over"), std::string::npos) << refused.to_string();
   EXPECT_EQ(rows_of(test_global(2).to_string()), 0);
   EXPECT_FALSE(owner->log_done(test_global(1)).ok());
