@@ -14,8 +14,16 @@
 //
 // Usage: decision_log_bench [--dir=DIR] [--seconds=S] [--appenders=1,4,16,64]
 //                           [--segment-bytes=N] [--in-memory]
+//                           [--backend=file|postgresql] [--conninfo=C]
 // --in-memory runs the log on the in-memory Env instead of the disk (the baselines still use
 // the disk): the log's CPU ceiling on this machine.
+// --backend=postgresql measures the PostgreSQL log (xatm/postgresql/decision_log.h) in the
+// database of --conninfo (default: $XATM_TEST_PG_CONNINFO), table xatm_log_bench, against a raw
+// single-row INSERT + COMMIT loop (one autocommit INSERT per record, one thread) into a table of
+// the same shape, measured before and after each point. Its lines:
+//   log-bench: backend=postgresql appenders=N records_per_s=R records_per_commit=S
+//              raw_commits_per_s=B ratio_vs_raw=X
+// records_per_commit divides the records by the log's statements (each its own transaction).
 // The directory defaults to one under the build tree, on the disk the build is on; it is
 // emptied first. Use a real disk, not tmpfs: fdatasync on tmpfs measures nothing.
 #include <fcntl.h>
@@ -32,6 +40,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -40,6 +49,11 @@
 #include "testing/log/file_log_testing.h"
 #include "xatm/decision_log.h"
 #include "xatm/xid.h"
+#ifdef XATM_BENCH_WITH_POSTGRESQL
+#include <libpq-fe.h>
+
+#include "pg_decision_log.h"
+#endif
 
 #ifndef XATM_BENCH_DIR
 #define XATM_BENCH_DIR "decision_log_bench.d"
@@ -55,6 +69,8 @@ struct Options {
   std::vector<int> appenders = {1, 4, 16, 64};
   std::uint64_t segment_bytes = 16 << 20;
   bool in_memory = false;  // the log on PowerLossEnv: no disk, the CPU ceiling
+  std::string backend = "file";
+  std::string conninfo;  // --backend=postgresql
 };
 
 struct Point {
@@ -73,7 +89,7 @@ struct Point {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "decision_log_bench: " << problem
             << "\nusage: decision_log_bench [--dir=DIR] [--seconds=S] [--appenders=1,4,16,64]"
-               " [--segment-bytes=N] [--in-memory]\n";
+               " [--segment-bytes=N] [--in-memory] [--backend=file|postgresql] [--conninfo=C]\n";
   std::exit(2);
 }
 
@@ -90,6 +106,10 @@ Options parse_options(int argc, char** argv) {
       options.seconds = std::atof(v);
     } else if (const char* v = value("--segment-bytes")) {
       options.segment_bytes = std::strtoull(v, nullptr, 10);
+    } else if (const char* v = value("--backend")) {
+      options.backend = v;
+    } else if (const char* v = value("--conninfo")) {
+      options.conninfo = v;
     } else if (arg == "--in-memory") {
       options.in_memory = true;
     } else if (const char* v = value("--appenders")) {
@@ -103,6 +123,11 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (options.seconds <= 0) usage("--seconds must be positive");
+  if (options.backend != "file" && options.backend != "postgresql") usage("--backend is file or postgresql");
+  if (options.conninfo.empty()) {
+    const char* env = std::getenv("XATM_TEST_PG_CONNINFO");  // NOLINT(concurrency-mt-unsafe)
+    if (env != nullptr) options.conninfo = env;
+  }
   for (int n : options.appenders) {
     if (n <= 0) usage("--appenders must be positive numbers");
   }
@@ -186,42 +211,25 @@ double percentile(std::vector<double>& sorted, double fraction) {
   return sorted[index];
 }
 
-Point run_log(const Options& options, int appenders) {
-  std::string dir = options.in_memory ? "/log" : options.dir + "/log";
-  if (!options.in_memory) std::filesystem::remove_all(dir);
-  xatm::FileLogOptions log_options;
-  log_options.dir = dir;
-  log_options.create_if_missing = true;
-  log_options.node_name = "bench-1";
-  log_options.max_segment_bytes = options.segment_bytes;
-  xatm::testing::InMemoryFileLog memory;
-  std::unique_ptr<xatm::DecisionLog> log;
-  if (options.in_memory) {
-    auto opened = xatm::testing::open_in_memory_file_log(log_options);
-    if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
-    memory = std::move(opened).value();
-    log = std::move(memory.log);
-  } else {
-    auto opened = xatm::open_file_log(log_options);
-    if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
-    log = std::move(opened).value();
-  }
-
+// N threads each looping log_commit (timed: it returns once the record is durable) then
+// log_done (not forced), for `seconds`.
+Point run_appenders(xatm::DecisionLog& log, int appenders, double seconds) {
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(appenders));
   std::vector<std::thread> threads;
+  const std::uint64_t base = static_cast<std::uint64_t>(::getpid()) << 48;
   Clock::time_point start = Clock::now();
   for (int t = 0; t < appenders; ++t) {
     threads.emplace_back([&, t] {
       std::vector<double>& mine = latencies[static_cast<std::size_t>(t)];
       mine.reserve(1 << 16);
       for (std::uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-        xatm::CommitRecord record = bench_record((static_cast<std::uint64_t>(t) << 40) | i);
+        xatm::CommitRecord record = bench_record(base | (static_cast<std::uint64_t>(t) << 32) | i);
         Clock::time_point before = Clock::now();
-        xatm::Status status = log->log_commit(record);
+        xatm::Status status = log.log_commit(record);
         Clock::time_point after = Clock::now();
-        if (!status.ok() || !log->log_done(record.global).ok()) {
+        if (!status.ok() || !log.log_done(record.global).ok()) {
           std::cerr << "append failed: " << status.to_string() << "\n";
           failed = true;
           return;
@@ -230,35 +238,134 @@ Point run_log(const Options& options, int appenders) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::duration<double>(options.seconds));
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (std::thread& thread : threads) thread.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed) std::exit(1);
-
   std::vector<double> all;
   for (const std::vector<double>& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
   std::sort(all.begin(), all.end());
-  const xatm::testing::FileLogCounters stats = xatm::testing::file_log_counters(*log);
   Point point;
   point.appenders = appenders;
   point.records = all.size();
-  point.syncs = stats.synced_batches;
-  point.rotations = stats.rotations;
   point.records_per_s = static_cast<double>(all.size()) / elapsed;
-  point.records_per_sync =
-      stats.synced_batches == 0 ? 0 : static_cast<double>(all.size()) / stats.synced_batches;
   point.p50_us = percentile(all, 0.50);
   point.p99_us = percentile(all, 0.99);
+  return point;
+}
+
+Point run_log(const Options& options, int appenders) {
+  std::string dir = options.in_memory ? "/log" : options.dir + "/log";
+  if (!options.in_memory) std::filesystem::remove_all(dir);
+  xatm::FileLogOptions log_options;
+  log_options.dir = dir;
+  log_options.create_if_missing = true;
+  log_options.node_name = "bench-1";
+  log_options.max_segment_bytes = options.segment_bytes;
+  std::optional<xatm::testing::InMemoryFileLog> memory;  // owns the in-memory Env
+  std::unique_ptr<xatm::DecisionLog> log;
+  if (options.in_memory) {
+    auto opened = xatm::testing::open_in_memory_file_log(log_options);
+    if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
+    memory.emplace(std::move(opened).value());
+    log = std::move(memory->log);
+  } else {
+    auto opened = xatm::open_file_log(log_options);
+    if (!opened.ok()) usage("cannot open the log: " + opened.status().to_string());
+    log = std::move(opened).value();
+  }
+  Point point = run_appenders(*log, appenders, options.seconds);
+  const xatm::testing::FileLogCounters stats = xatm::testing::file_log_counters(*log);
+  point.syncs = stats.synced_batches;
+  point.rotations = stats.rotations;
+  point.records_per_sync =
+      stats.synced_batches == 0 ? 0 : static_cast<double>(point.records) / stats.synced_batches;
   log.reset();
   if (!options.in_memory) std::filesystem::remove_all(dir);
   return point;
 }
 
+#ifdef XATM_BENCH_WITH_POSTGRESQL
+// The baseline: one thread, one autocommit single-row INSERT (a commit) at a time, for `seconds`.
+double raw_insert_commit_rate(const std::string& conninfo, double seconds) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) usage(std::string("cannot connect: ") + PQerrorMessage(conn));
+  auto exec = [&](const std::string& sql) {
+    PGresult* result = PQexec(conn, sql.c_str());
+    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    if (!ok) usage(sql + ": " + PQresultErrorMessage(result));
+    PQclear(result);
+  };
+  exec("CREATE TABLE IF NOT EXISTS xatm_log_bench_raw (node text NOT NULL, seq bigint NOT NULL, "
+       "branch integer NOT NULL, kind \"char\" NOT NULL, global text NOT NULL, data_source text "
+       "NOT NULL, xid text NOT NULL, xa_code integer NOT NULL DEFAULT 0, PRIMARY KEY (node, seq, branch))");
+  exec("TRUNCATE xatm_log_bench_raw");
+  const xatm::CommitRecord record = bench_record(0);
+  const std::string global = record.global.to_string(), xid = record.branches[0].xid.to_string();
+  std::uint64_t commits = 0;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Clock::time_point now = start;
+  while (now < end) {
+    exec("INSERT INTO xatm_log_bench_raw VALUES ('bench-raw', " + std::to_string(commits) + ", 0, 'C', '" +
+         global + "', 'inventory', '" + xid + "')");
+    ++commits;
+    now = Clock::now();
+  }
+  PQfinish(conn);
+  return static_cast<double>(commits) / std::chrono::duration<double>(now - start).count();
+}
+
+int run_postgresql(const Options& options) {
+  if (options.conninfo.empty()) usage("--backend=postgresql needs --conninfo (or XATM_TEST_PG_CONNINFO)");
+  std::printf("decision_log_bench: backend postgresql, %.1f s per point, %u cpus, load %s\n",
+              options.seconds, std::thread::hardware_concurrency(), load_average().c_str());
+  std::vector<std::string> lines;
+  for (int appenders : options.appenders) {
+    const double quarter = options.seconds / 4;
+    double raw = raw_insert_commit_rate(options.conninfo, quarter);
+    xatm::postgresql::LogOptions log_options;
+    log_options.database.conninfo = options.conninfo;
+    log_options.table = "xatm_log_bench";
+    log_options.node = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(appenders);
+    auto log = xatm::postgresql::internal::PgDecisionLog::open(log_options);
+    if (!log.ok()) usage("cannot open the log: " + log.status().to_string());
+    Point point = run_appenders(**log, appenders, options.seconds);
+    const auto stats = (*log)->stats();
+    log->reset();
+    raw = (raw + raw_insert_commit_rate(options.conninfo, quarter)) / 2;
+    const double per_commit =
+        stats.statements == 0 ? 0 : static_cast<double>(stats.commit_records) / static_cast<double>(stats.statements);
+    std::printf("appenders %3d: %9.0f records/s  %6.1f records/commit  p50 %7.0f us  p99 %7.0f us | raw "
+                "INSERT+COMMIT/s: %6.0f (ratio %.2f)\n",
+                appenders, point.records_per_s, per_commit, point.p50_us, point.p99_us, raw,
+                point.records_per_s / raw);
+    std::fflush(stdout);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "log-bench: backend=postgresql appenders=%d records_per_s=%.0f records_per_commit=%.2f "
+                  "raw_commits_per_s=%.0f ratio_vs_raw=%.2f",
+                  appenders, point.records_per_s, per_commit, raw, point.records_per_s / raw);
+    lines.push_back(line);
+  }
+  std::printf("load at the end: %s\n", load_average().c_str());
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+  return 0;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options = parse_options(argc, argv);
+  if (options.backend == "postgresql") {
+#ifdef XATM_BENCH_WITH_POSTGRESQL
+    return run_postgresql(options);
+#else
+    usage("this decision_log_bench was built without the PostgreSQL driver");
+#endif
+  }
   std::filesystem::create_directories(options.dir);
   std::size_t record_bytes = xatm::testing::framed_size(bench_record(0));
   std::printf(

@@ -58,16 +58,29 @@ void OpenRecords::add_commit(std::uint64_t seq, CommitRecord record) {
   next_seq = std::max(next_seq, seq + 1);
 }
 
-void OpenRecords::mark_done(const Xid& global) {
+std::vector<std::uint64_t> OpenRecords::mark_done(const Xid& global) {
+  std::vector<std::uint64_t> removed;
   if (auto it = commit_seq.find(global); it != commit_seq.end()) {
+    removed.push_back(it->second);
     commits.erase(it->second);
     commit_seq.erase(it);
   }
-  std::erase_if(heuristics, [&](const auto& entry) { return entry.second.branch.xid.global() == global; });
+  std::erase_if(heuristics, [&](const auto& entry) {
+    if (entry.second.branch.xid.global() != global) return false;
+    removed.push_back(entry.first);
+    return true;
+  });
+  return removed;
 }
 
-void OpenRecords::forget(const DecisionBranch& branch) {
-  std::erase_if(heuristics, [&](const auto& entry) { return entry.second.branch == branch; });
+std::vector<std::uint64_t> OpenRecords::forget(const DecisionBranch& branch) {
+  std::vector<std::uint64_t> removed;
+  std::erase_if(heuristics, [&](const auto& entry) {
+    if (entry.second.branch != branch) return false;
+    removed.push_back(entry.first);
+    return true;
+  });
+  return removed;
 }
 
 Result<std::unique_ptr<PgDecisionLog>> PgDecisionLog::open(const LogOptions& options) {
@@ -296,22 +309,20 @@ Status PgDecisionLog::run_fenced(const std::string& sql, const std::string& what
   return Status();
 }
 
-// The deletion of finished decisions (DONE records), to ride in a fenced statement. The
-// statement's other parts do not see its effect: a heuristic outcome inserted by the same
-// statement stays.
-std::string PgDecisionLog::gone_cte(const std::vector<Xid>& dones) const {
-  if (dones.empty()) return "";
+// The deletion of the rows of closed records (DONE, FORGET) by their sequence numbers (the
+// primary key), to ride in a fenced statement. The statement's other parts do not see its
+// effect; a heuristic outcome logged after its transaction's DONE has a later number and stays.
+std::string PgDecisionLog::gone_cte(const std::vector<std::uint64_t>& seqs) const {
+  if (seqs.empty()) return "";
   std::string sql = ", gone AS (DELETE FROM " + options_.table + " WHERE node = " +
-                    literal(options_.node) + " AND global IN (";
-  for (std::size_t i = 0; i < dones.size(); ++i) {
-    sql += (i > 0 ? ", " : "") + literal(dones[i].to_string());
-  }
+                    literal(options_.node) + " AND seq IN (";
+  for (std::size_t i = 0; i < seqs.size(); ++i) sql += (i > 0 ? ", " : "") + std::to_string(seqs[i]);
   return sql + ") AND EXISTS (SELECT 1 FROM owner))";
 }
 
 Status PgDecisionLog::write_batch(
     const std::vector<std::pair<std::uint64_t, const CommitRecord*>>& commits,
-    const std::vector<Xid>& dones) {
+    const std::vector<std::uint64_t>& dones) {
   const std::string node = literal(options_.node);
   std::string sql = owner_cte() + gone_cte(dones);
   if (!commits.empty()) {
@@ -386,7 +397,7 @@ void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
   commits.reserve(count);
   for (std::size_t i = 0; i < count; ++i) commits.emplace_back(records_.next_seq++, &queue_[i].record);
   const std::uint64_t last_ticket = count > 0 ? queue_[count - 1].ticket : 0;
-  std::vector<Xid> dones = std::move(deferred_done_);
+  std::vector<std::uint64_t> dones = std::move(deferred_done_);
   deferred_done_.clear();
   lock.unlock();  // the queue's first `count` elements stay put: only the leader pops
   const Status written = write_batch(commits, dones);
@@ -417,11 +428,12 @@ void PgDecisionLog::fail_locked(const Status& status) {
 }
 
 Status PgDecisionLog::run_exclusive_locked(
-    std::unique_lock<std::mutex>& lock, const std::function<Status(const std::vector<Xid>&)>& write) {
+    std::unique_lock<std::mutex>& lock,
+    const std::function<Status(const std::vector<std::uint64_t>&)>& write) {
   cv_.wait(lock, [&] { return !leading_; });
   if (!failure_.ok()) return failure_;
   leading_ = true;
-  const std::vector<Xid> dones = std::move(deferred_done_);
+  const std::vector<std::uint64_t> dones = std::move(deferred_done_);
   deferred_done_.clear();
   lock.unlock();
   const Status written = write(dones);
@@ -436,8 +448,7 @@ Status PgDecisionLog::log_done(const Xid& global) {
   if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
-  records_.mark_done(global);
-  deferred_done_.push_back(global);
+  for (std::uint64_t seq : records_.mark_done(global)) deferred_done_.push_back(seq);
   if (deferred_done_.size() >= kMaxDeferredDone && !leading_) lead_locked(lock);
   return Status();
 }
@@ -447,7 +458,7 @@ Status PgDecisionLog::log_heuristic(const HeuristicRecord& record) {
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
   const std::uint64_t seq = records_.next_seq++;
-  const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
     return run_fenced(owner_cte() + gone_cte(dones) + ", added AS (INSERT INTO " + options_.table +
                           " (node, seq, branch, kind, global, data_source, xid, xa_code) SELECT " +
                           literal(options_.node) + ", " + std::to_string(seq) + ", 0, 'H', " +
@@ -465,11 +476,14 @@ Status PgDecisionLog::log_forget(const DecisionBranch& branch) {
   if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
-  const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
-    return run_fenced(owner_cte() + gone_cte(dones) + ", forgotten AS (DELETE FROM " + options_.table +
-                          " WHERE node = " + literal(options_.node) + " AND kind = 'H' AND data_source = " +
-                          literal(branch.data_source) + " AND xid = " + literal(branch.xid.to_string()) +
-                          " AND EXISTS (SELECT 1 FROM owner)) SELECT count(*) FROM owner",
+  std::vector<std::uint64_t> forgotten;
+  for (const auto& [seq, record] : records_.heuristics) {
+    if (record.branch == branch) forgotten.push_back(seq);
+  }
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
+    std::vector<std::uint64_t> gone = dones;
+    gone.insert(gone.end(), forgotten.begin(), forgotten.end());
+    return run_fenced(owner_cte() + gone_cte(gone) + " SELECT count(*) FROM owner",
                       "forgetting a heuristic outcome");
   });
   if (written.ok()) records_.forget(branch);
@@ -481,7 +495,7 @@ Status PgDecisionLog::reserve_sequences(std::uint64_t limit) {
   std::unique_lock lock(mu_);
   if (limit <= sequence_limit_) return Status();
   if (!failure_.ok()) return failure_;
-  const Status written = run_exclusive_locked(lock, [&](const std::vector<Xid>& dones) {
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
     if (!dones.empty()) XATM_RETURN_IF_ERROR(write_batch({}, dones));
     // The UPDATE itself waits for, and then excludes, a takeover's change of the row.
     return run_fenced("WITH raised AS (UPDATE " + nodes_table_ + " SET sequence_limit = GREATEST("

@@ -45,8 +45,9 @@ struct OpenRecords {
   std::uint64_t next_seq = 1;
 
   void add_commit(std::uint64_t seq, CommitRecord record);
-  void mark_done(const Xid& global);
-  void forget(const DecisionBranch& branch);
+  // Both return the sequence numbers of the records they closed.
+  std::vector<std::uint64_t> mark_done(const Xid& global);
+  std::vector<std::uint64_t> forget(const DecisionBranch& branch);
 };
 
 class PgDecisionLog final : public DecisionLog {
@@ -114,16 +115,16 @@ class PgDecisionLog final : public DecisionLog {
   // Runs `write` as the leader, with the lock released, handing it the deferred DONE records to
   // write in the same statement; a failure fails the log.
   Status run_exclusive_locked(std::unique_lock<std::mutex>& lock,
-                              const std::function<Status(const std::vector<Xid>& dones)>& write);
+                              const std::function<Status(const std::vector<std::uint64_t>& dones)>& write);
   void fail_locked(const Status& status);
   Status heal();
 
   // The statements; each returns OK only when its transaction committed under our epoch.
   Status write_batch(const std::vector<std::pair<std::uint64_t, const CommitRecord*>>& commits,
-                     const std::vector<Xid>& dones);
+                     const std::vector<std::uint64_t>& dones);
   Status run_fenced(const std::string& sql, const std::string& what);
   std::string owner_cte() const;
-  std::string gone_cte(const std::vector<Xid>& dones) const;
+  std::string gone_cte(const std::vector<std::uint64_t>& seqs) const;
   std::string literal(const std::string& text) const;
 
   const LogOptions options_;
@@ -138,7 +139,7 @@ class PgDecisionLog final : public DecisionLog {
   mutable OpenRecords records_;        // guarded by mu_ (a reader refreshes it when asked)
   std::uint64_t sequence_limit_ = 0;   // guarded by mu_
   std::deque<Queued> queue_;           // guarded by mu_
-  std::vector<Xid> deferred_done_;     // guarded by mu_
+  std::vector<std::uint64_t> deferred_done_;  // guarded by mu_: rows of closed records, by seq
   bool leading_ = false;               // guarded by mu_
   std::uint64_t next_ticket_ = 1;      // guarded by mu_
   std::uint64_t durable_through_ = 0;  // guarded by mu_: every ticket up to this is durable
