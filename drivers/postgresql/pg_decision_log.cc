@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "pg_connect.h"
@@ -39,6 +41,57 @@ constexpr const char* kTakenOver = ": taken over: epoch ";
 bool says_taken_over(const Status& status) {
   return status.code() == StatusCode::kAborted &&
          status.message().find(kTakenOver) != std::string::npos;
+}
+
+constexpr const char* kWriteStatement = "xatm_log_write";
+
+// A PostgreSQL array literal of `items` in text form: {"a","b"} (every element quoted).
+template <typename T>
+std::string array_literal(const std::vector<T>& items) {
+  std::string text = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) text += ',';
+    std::string item;
+    if constexpr (std::is_same_v<T, std::string>) {
+      item = items[i];
+    } else {
+      item = std::to_string(items[i]);
+    }
+    text += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') text += '\\';
+      text += c;
+    }
+    text += '"';
+  }
+  return text + "}";
+}
+
+// A record's branches in one column: "<data source>=<xid> ..." (names are [A-Za-z0-9._-], XIDs
+// hex and colons: neither holds a space or '=').
+std::string format_branches(const std::vector<DecisionBranch>& branches) {
+  std::string text;
+  for (const DecisionBranch& branch : branches) {
+    if (!text.empty()) text += ' ';
+    text += branch.data_source + "=" + branch.xid.to_string();
+  }
+  return text;
+}
+
+Result<std::vector<DecisionBranch>> parse_branches(const std::string& text) {
+  std::vector<DecisionBranch> branches;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find(' ', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string pair = text.substr(at, end - at);
+    const std::size_t equals = pair.find('=');
+    if (equals == std::string::npos || equals == 0) return data_loss_error("branch '" + pair + "'");
+    XATM_ASSIGN_OR_RETURN(Xid xid, Xid::parse(pair.substr(equals + 1)));
+    branches.push_back({pair.substr(0, equals), std::move(xid)});
+    at = end + 1;
+  }
+  return branches;
 }
 
 Status read_only_error() {
@@ -151,9 +204,9 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
             "sequence_limit bigint NOT NULL DEFAULT 0, owner text NOT NULL DEFAULT '', taken "
             "timestamptz NOT NULL DEFAULT now())",
         "CREATE TABLE IF NOT EXISTS " + options.table +
-            " (node text NOT NULL, seq bigint NOT NULL, branch integer NOT NULL, kind \"char\" NOT "
-            "NULL CHECK (kind IN ('C', 'H')), global text NOT NULL, data_source text NOT NULL, xid "
-            "text NOT NULL, xa_code integer NOT NULL DEFAULT 0, PRIMARY KEY (node, seq, branch))"}) {
+            " (node text NOT NULL, seq bigint NOT NULL, kind \"char\" NOT NULL CHECK (kind IN "
+            "('C', 'H')), global text NOT NULL, branches text NOT NULL, xa_code integer NOT NULL "
+            "DEFAULT 0, PRIMARY KEY (node, seq))"}) {
     if (mode == Mode::kRead) break;
     PgAnswer created = session.exec(ddl);
     if (created.lost) return unavailable_error(where + ": " + created.describe());
@@ -241,6 +294,10 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
                                      " is no longer this log's; this TM can decide nothing more");
   }
   owned.birth = std::chrono::system_clock::time_point(std::chrono::microseconds(born_micros));
+  if (mode != Mode::kRead) {
+    PgAnswer prepared = session.prepare(kWriteStatement, write_sql(options));
+    if (!prepared.ok) return database_error(where + ": preparing the log's statement", prepared);
+  }
   // 5. The open records, in log order.
   XATM_ASSIGN_OR_RETURN(owned.records, read_records(session, options, where));
   XATM_LOG(info) << where << ": epoch " << owned.epoch << ", " << owned.records.commits.size()
@@ -251,8 +308,8 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
 Result<OpenRecords> PgDecisionLog::read_records(PgSession& session, const LogOptions& options,
                                                 const std::string& where) {
   char* node = PQescapeLiteral(session.native(), options.node.data(), options.node.size());
-  const std::string sql = "SELECT seq, kind, global, data_source, xid, xa_code FROM " + options.table +
-                          " WHERE node = " + (node == nullptr ? "''" : node) + " ORDER BY seq, branch";
+  const std::string sql = "SELECT seq, kind, global, branches, xa_code FROM " + options.table +
+                          " WHERE node = " + (node == nullptr ? "''" : node) + " ORDER BY seq";
   PQfreemem(node);
   PgAnswer rows = session.exec(sql);
   if (!rows.ok) return database_error(where + ": reading the records", rows);
@@ -261,24 +318,19 @@ Result<OpenRecords> PgDecisionLog::read_records(PgSession& session, const LogOpt
     std::uint64_t seq = 0;
     int xa_code = 0;
     Result<Xid> global = Xid::parse(value(rows, i, 2));
-    const std::string data_source = value(rows, i, 3);
-    // A decision without branches has one row with an empty data source and XID.
-    Result<Xid> xid = Xid::parse(data_source.empty() ? value(rows, i, 2) : value(rows, i, 4));
-    if (!parse_int(value(rows, i, 0), seq) || !parse_int(value(rows, i, 5), xa_code) ||
-        !global.ok() || !xid.ok()) {
-      return data_loss_error(where + ": record " + value(rows, i, 0) + " is unreadable");
+    Result<std::vector<DecisionBranch>> branches = parse_branches(value(rows, i, 3));
+    const bool heuristic = value(rows, i, 1) == "H";
+    if (!parse_int(value(rows, i, 0), seq) || !parse_int(value(rows, i, 4), xa_code) ||
+        !global.ok() || !branches.ok() || (heuristic && branches->size() != 1)) {
+      return data_loss_error(where + ": record " + value(rows, i, 0) + " is unreadable" +
+                             (branches.ok() ? "" : ": " + branches.status().message()));
     }
-    if (value(rows, i, 1) == "H") {
-      records.heuristics.insert_or_assign(seq, HeuristicRecord{{data_source, *xid}, xa_code});
+    if (heuristic) {
+      records.heuristics.insert_or_assign(seq, HeuristicRecord{branches->front(), xa_code});
       records.next_seq = std::max(records.next_seq, seq + 1);
-      continue;
+    } else {
+      records.add_commit(seq, CommitRecord{*global, std::move(*branches)});
     }
-    auto it = records.commits.find(seq);
-    if (it == records.commits.end()) {
-      records.add_commit(seq, CommitRecord{*global, {}});
-      it = records.commits.find(seq);
-    }
-    if (!data_source.empty()) it->second.branches.push_back({data_source, *xid});
   }
   return records;
 }
@@ -290,66 +342,59 @@ std::string PgDecisionLog::literal(const std::string& text) const {
   return result;
 }
 
-// The fence of every write: the node row, read FOR SHARE, still at our epoch. A takeover's
-// UPDATE of the row waits for the statements that hold it, and those that come after see the
-// new epoch: so every write lands before the takeover reads the log, or not at all.
-std::string PgDecisionLog::owner_cte() const {
-  return "WITH owner AS (SELECT 1 FROM " + nodes_table_ + " WHERE node = " + literal(options_.node) +
-         " AND epoch = " + std::to_string(epoch_) + " FOR SHARE)";
+// Every write is one run of this statement, its own transaction. The fence: the node row, read
+// FOR SHARE, still at our epoch. A takeover's UPDATE of the row waits for the statements that
+// hold it, and those that come after see the new epoch: so every write lands before the
+// takeover reads the log, or not at all. Parameters: node, epoch, the sequence numbers of rows
+// to delete, then the rows to insert as parallel arrays (seq, kind, global, branches, xa_code).
+std::string PgDecisionLog::write_sql(const LogOptions& options) {
+  return "WITH owner AS (SELECT 1 FROM " + options.table + "_nodes WHERE node = $1 AND epoch = "
+         "$2::bigint FOR SHARE), gone AS (DELETE FROM " + options.table + " WHERE node = $1 AND seq "
+         "= ANY ($3::bigint[]) AND EXISTS (SELECT 1 FROM owner)), added AS (INSERT INTO " +
+         options.table + " (node, seq, kind, global, branches, xa_code) SELECT $1, v.seq, "
+         "v.kind::\"char\", v.global, v.branches, v.xa_code FROM unnest($4::bigint[], $5::text[], "
+         "$6::text[], $7::text[], $8::integer[]) AS v(seq, kind, global, branches, xa_code) WHERE "
+         "EXISTS (SELECT 1 FROM owner) RETURNING 1) SELECT (SELECT count(*) FROM owner), (SELECT "
+         "count(*) FROM added)";
 }
 
-Status PgDecisionLog::run_fenced(const std::string& sql, const std::string& what) {
+Status PgDecisionLog::write(const std::vector<std::uint64_t>& gone, const std::vector<Row>& rows,
+                            const std::string& what) {
   const std::string where = "decision log " + options_.table + ", node '" + options_.node + "'";
-  PgAnswer answer = session_->exec(sql);
+  std::vector<std::uint64_t> seqs;
+  std::vector<std::string> kinds, globals, branches, codes;
+  for (const Row& row : rows) {
+    seqs.push_back(row.seq);
+    kinds.emplace_back(1, row.kind);
+    globals.push_back(row.global);
+    branches.push_back(row.branches);
+    codes.push_back(std::to_string(row.xa_code));
+  }
+  PgAnswer answer = session_->exec_prepared(
+      kWriteStatement, {options_.node, std::to_string(epoch_), array_literal(gone), array_literal(seqs),
+                        array_literal(kinds), array_literal(globals), array_literal(branches),
+                        array_literal(codes)});
   if (!answer.ok) return database_error(where + ": " + what, answer);
   if (PQntuples(answer.result.get()) != 1 || value(answer, 0, 0) != "1") {
     return aborted_error(where + kTakenOver + std::to_string(epoch_) +
-                                     " is no longer this log's; this TM can decide nothing more");
+                         " is no longer this log's; this TM can decide nothing more");
+  }
+  if (value(answer, 0, 1) != std::to_string(rows.size())) {
+    return io_error(where + ": " + what + ": " + value(answer, 0, 1) + " of " +
+                    std::to_string(rows.size()) + " rows written");
   }
   return Status();
-}
-
-// The deletion of the rows of closed records (DONE, FORGET) by their sequence numbers (the
-// primary key), to ride in a fenced statement. The statement's other parts do not see its
-// effect; a heuristic outcome logged after its transaction's DONE has a later number and stays.
-std::string PgDecisionLog::gone_cte(const std::vector<std::uint64_t>& seqs) const {
-  if (seqs.empty()) return "";
-  std::string sql = ", gone AS (DELETE FROM " + options_.table + " WHERE node = " +
-                    literal(options_.node) + " AND seq IN (";
-  for (std::size_t i = 0; i < seqs.size(); ++i) sql += (i > 0 ? ", " : "") + std::to_string(seqs[i]);
-  return sql + ") AND EXISTS (SELECT 1 FROM owner))";
 }
 
 Status PgDecisionLog::write_batch(
     const std::vector<std::pair<std::uint64_t, const CommitRecord*>>& commits,
     const std::vector<std::uint64_t>& dones) {
-  const std::string node = literal(options_.node);
-  std::string sql = owner_cte() + gone_cte(dones);
-  if (!commits.empty()) {
-    sql += ", added AS (INSERT INTO " + options_.table +
-           " (node, seq, branch, kind, global, data_source, xid) SELECT " + node +
-           ", v.seq, v.branch, 'C', v.global, v.data_source, v.xid FROM (VALUES ";
-    bool first = true;
-    for (const auto& [seq, record] : commits) {
-      const std::string head = "(" + std::to_string(seq) + "::bigint, ";
-      const std::string global = literal(record->global.to_string());
-      if (record->branches.empty()) {  // a decision without branches: one row says it exists
-        sql += (first ? "" : ", ") + head + "0, " + global + ", '', '')";
-        first = false;
-      }
-      for (std::size_t b = 0; b < record->branches.size(); ++b) {
-        sql += (first ? "" : ", ") + head + std::to_string(b) + ", " + global + ", " +
-               literal(record->branches[b].data_source) + ", " +
-               literal(record->branches[b].xid.to_string()) + ")";
-        first = false;
-      }
-    }
-    sql += ") AS v(seq, branch, global, data_source, xid) WHERE EXISTS (SELECT 1 FROM owner) "
-           "RETURNING 1)";
+  std::vector<Row> rows;
+  rows.reserve(commits.size());
+  for (const auto& [seq, record] : commits) {
+    rows.push_back({seq, 'C', record->global.to_string(), format_branches(record->branches), 0});
   }
-  sql += " SELECT count(*) FROM owner";
-  if (!commits.empty()) sql += " WHERE (SELECT count(*) FROM added) > 0";
-  return run_fenced(sql, commits.empty() ? "deleting finished decisions" : "writing decisions");
+  return write(dones, rows, commits.empty() ? "deleting finished decisions" : "writing decisions");
 }
 
 Status PgDecisionLog::log_commit(const CommitRecord& record) {
@@ -459,14 +504,10 @@ Status PgDecisionLog::log_heuristic(const HeuristicRecord& record) {
   if (!failure_.ok()) return failure_;
   const std::uint64_t seq = records_.next_seq++;
   const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
-    return run_fenced(owner_cte() + gone_cte(dones) + ", added AS (INSERT INTO " + options_.table +
-                          " (node, seq, branch, kind, global, data_source, xid, xa_code) SELECT " +
-                          literal(options_.node) + ", " + std::to_string(seq) + ", 0, 'H', " +
-                          literal(record.branch.xid.global().to_string()) + ", " +
-                          literal(record.branch.data_source) + ", " +
-                          literal(record.branch.xid.to_string()) + ", " + std::to_string(record.xa_code) +
-                          " WHERE EXISTS (SELECT 1 FROM owner) RETURNING 1) SELECT count(*) FROM added",
-                      "writing a heuristic outcome");
+    return write(dones,
+                 {{seq, 'H', record.branch.xid.global().to_string(), format_branches({record.branch}),
+                   record.xa_code}},
+                 "writing a heuristic outcome");
   });
   if (written.ok()) records_.heuristics.insert_or_assign(seq, record);
   return written;
@@ -483,8 +524,7 @@ Status PgDecisionLog::log_forget(const DecisionBranch& branch) {
   const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
     std::vector<std::uint64_t> gone = dones;
     gone.insert(gone.end(), forgotten.begin(), forgotten.end());
-    return run_fenced(owner_cte() + gone_cte(gone) + " SELECT count(*) FROM owner",
-                      "forgetting a heuristic outcome");
+    return write(gone, {}, "forgetting a heuristic outcome");
   });
   if (written.ok()) records_.forget(branch);
   return written;
@@ -498,11 +538,17 @@ Status PgDecisionLog::reserve_sequences(std::uint64_t limit) {
   const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
     if (!dones.empty()) XATM_RETURN_IF_ERROR(write_batch({}, dones));
     // The UPDATE itself waits for, and then excludes, a takeover's change of the row.
-    return run_fenced("WITH raised AS (UPDATE " + nodes_table_ + " SET sequence_limit = GREATEST("
-                          "sequence_limit, " + std::to_string(limit) + ") WHERE node = " +
-                          literal(options_.node) + " AND epoch = " + std::to_string(epoch_) +
-                          " RETURNING 1) SELECT count(*) FROM raised",
-                      "reserving XID sequence numbers");
+    const std::string where = "decision log " + options_.table + ", node '" + options_.node + "'";
+    PgAnswer raised = session_->exec(
+        "UPDATE " + nodes_table_ + " SET sequence_limit = GREATEST(sequence_limit, " +
+        std::to_string(limit) + ") WHERE node = " + literal(options_.node) +
+        " AND epoch = " + std::to_string(epoch_));
+    if (!raised.ok) return database_error(where + ": reserving XID sequence numbers", raised);
+    if (std::string_view(PQcmdTuples(raised.result.get())) != "1") {
+      return aborted_error(where + kTakenOver + std::to_string(epoch_) +
+                           " is no longer this log's; this TM can decide nothing more");
+    }
+    return Status();
   });
   if (written.ok()) sequence_limit_ = std::max(sequence_limit_, limit);
   return written;

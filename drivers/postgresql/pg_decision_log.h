@@ -119,12 +119,21 @@ class PgDecisionLog final : public DecisionLog {
   void fail_locked(const Status& status);
   Status heal();
 
-  // The statements; each returns OK only when its transaction committed under our epoch.
+  // One row of the log's table.
+  struct Row {
+    std::uint64_t seq;
+    char kind;  // 'C' or 'H'
+    std::string global;
+    std::string branches;
+    int xa_code;
+  };
+  // The one statement every write runs (prepared on each session), and a run of it: OK only
+  // when its transaction committed under our epoch (kAborted when the node was taken over).
+  static std::string write_sql(const LogOptions& options);
+  Status write(const std::vector<std::uint64_t>& gone, const std::vector<Row>& rows,
+               const std::string& what);
   Status write_batch(const std::vector<std::pair<std::uint64_t, const CommitRecord*>>& commits,
                      const std::vector<std::uint64_t>& dones);
-  Status run_fenced(const std::string& sql, const std::string& what);
-  std::string owner_cte() const;
-  std::string gone_cte(const std::vector<std::uint64_t>& seqs) const;
   std::string literal(const std::string& text) const;
 
   const LogOptions options_;

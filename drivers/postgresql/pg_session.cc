@@ -103,6 +103,24 @@ PgAnswer PgSession::exec(const std::string& sql) {
   return answer(std::move(result), "");
 }
 
+PgAnswer PgSession::prepare(const std::string& name, const std::string& sql) {
+  watch_.own_statement = true;
+  PgResult result(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
+  watch_.own_statement = false;
+  return answer(std::move(result), "");
+}
+
+PgAnswer PgSession::exec_prepared(const std::string& name, const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& param : params) values.push_back(param.c_str());
+  watch_.own_statement = true;
+  PgResult result(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                                 nullptr, nullptr, 0));
+  watch_.own_statement = false;
+  return answer(std::move(result), "");
+}
+
 void PgSession::send(const std::string& sql) {
   watch_.own_statement = true;
   send_failure_.clear();

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xatm::postgresql::internal {
 
@@ -62,6 +63,10 @@ class PgSession {
 
   // Runs one statement of the driver's own with PQexec (simple protocol).
   PgAnswer exec(const std::string& sql);
+  // A named prepared statement of the driver's own (PQprepare), and a run of it with text
+  // parameters (PQexecPrepared): parsed and planned once per session.
+  PgAnswer prepare(const std::string& name, const std::string& sql);
+  PgAnswer exec_prepared(const std::string& name, const std::vector<std::string>& params);
 
   // exec() in two halves, for a statement whose answer is read later. send() does not wait for
   // the server; receive() waits for the answer and returns it as exec() would. A statement that

@@ -14,7 +14,7 @@
 //   <table>_nodes (node text PRIMARY KEY, epoch bigint, born timestamptz, sequence_limit bigint,
 //                  owner text, taken timestamptz)
 //   <table>       (node text, seq bigint, kind "char" ('C' commit, 'H' heuristic), global text,
-//                  data_source text, xid text, xa_code integer)
+//                  branches text ("<data source>=<xid> ..."), xa_code integer)
 //
 // Ownership by epoch (DESIGN §6.2). Opening the log takes node `node`: it holds a session
 // advisory lock as its sign of life (a second live TM of the node is refused), then bumps the
