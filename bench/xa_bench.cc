@@ -16,6 +16,9 @@
 //   xatm_llr    the same with PostgreSQL's decision table (xa_bench_decisions): the decision
 //               rides in PostgreSQL's own commit (logging last resource), no prepare there and
 //               no write to xatm's log; a second TransactionManager of its own node
+//   xatm_pglog  xatm2pc with the decision log in PostgreSQL (xatm/postgresql/decision_log.h,
+//               table xa_bench_log in the test database) instead of the file log; a third
+//               TransactionManager of its own node
 //   local_pg    BEGIN/UPDATE/COMMIT on PostgreSQL only
 //   xatm1pc_pg  xatm with only the PostgreSQL branch enlisted (one-phase commit)
 //   local_my    BEGIN/UPDATE/COMMIT on MariaDB only
@@ -66,6 +69,7 @@
 #include <vector>
 
 #include "xatm/mysql/mysql.h"
+#include "xatm/postgresql/decision_log.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/transaction_manager.h"
 
@@ -78,14 +82,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 enum class Variant {
-  kLocal2, kRawXa, kRawXaSync, kRawLlr, kXatm2pc, kXatmLlr, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy,
+  kLocal2, kRawXa, kRawXaSync, kRawLlr, kXatm2pc, kXatmLlr, kXatmPglog, kLocalPg, kXatm1pcPg, kLocalMy, kXatm1pcMy,
   kRawXa1pcMy
 };
 const std::vector<std::pair<Variant, std::string>> kVariants = {
     {Variant::kLocal2, "local2"},     {Variant::kRawXa, "rawxa"},
     {Variant::kRawXaSync, "rawxa_sync"}, {Variant::kRawLlr, "rawllr"},
     {Variant::kXatm2pc, "xatm2pc"},
-    {Variant::kXatmLlr, "xatm_llr"},
+    {Variant::kXatmLlr, "xatm_llr"},  {Variant::kXatmPglog, "xatm_pglog"},
     {Variant::kLocalPg, "local_pg"},  {Variant::kXatm1pcPg, "xatm1pc_pg"},
     {Variant::kLocalMy, "local_my"},  {Variant::kXatm1pcMy, "xatm1pc_my"},
     {Variant::kRawXa1pcMy, "rawxa1pc_my"},
@@ -275,6 +279,7 @@ struct Shared {
   const Settings* settings;
   xatm::TransactionManager* tm;
   xatm::TransactionManager* tm_llr;  // PostgreSQL keeps the decision table
+  xatm::TransactionManager* tm_pglog;  // the decision log in PostgreSQL
   SyncFile* sync;
 };
 
@@ -403,10 +408,13 @@ class Worker {
         break;
       }
       case Variant::kXatm2pc:
+      case Variant::kXatmPglog:
       case Variant::kXatmLlr:
       case Variant::kXatm1pcPg:
       case Variant::kXatm1pcMy: {
-        xatm::TransactionManager& tm = variant_ == Variant::kXatmLlr ? *shared_.tm_llr : *shared_.tm;
+        xatm::TransactionManager& tm = variant_ == Variant::kXatmLlr     ? *shared_.tm_llr
+                                       : variant_ == Variant::kXatmPglog ? *shared_.tm_pglog
+                                                                         : *shared_.tm;
         xatm::Result<xatm::Transaction> tx = tm.begin(std::chrono::seconds(10));
         if (!tx.ok()) { std::cerr << "begin: " << tx.status().to_string() << "\n"; break; }
         bool worked = true;
@@ -577,9 +585,22 @@ int main(int argc, char** argv) {
   if (status.ok()) status = tm_llr.add(llr_postgres);
   if (status.ok()) status = tm_llr.start();
   if (!status.ok()) { std::cerr << "xatm (decision table): " << status.to_string() << "\n"; return 1; }
+  xatm::Options pglog_options = options;
+  pglog_options.node_name = "xabench-pglog";
+  xatm::postgresql::LogOptions log_options{.database = {.name = "decision-log", .conninfo = settings.postgres.conninfo},
+                                           .table = "xa_bench_log",
+                                           .node = pglog_options.node_name,
+                                           .take_over = true};  // an earlier run's is gone
+  xatm::Result<std::unique_ptr<xatm::DecisionLog>> pg_log = xatm::postgresql::make_decision_log(log_options);
+  if (!pg_log.ok()) { std::cerr << "xatm (PostgreSQL log): " << pg_log.status().to_string() << "\n"; return 1; }
+  xatm::TransactionManager tm_pglog(pglog_options, std::move(*pg_log));
+  status = tm_pglog.add(settings.mariadb);
+  if (status.ok()) status = tm_pglog.add(settings.postgres);
+  if (status.ok()) status = tm_pglog.start();
+  if (!status.ok()) { std::cerr << "xatm (PostgreSQL log): " << status.to_string() << "\n"; return 1; }
   SyncFile sync;
   if (!sync.open(settings.dir)) return 1;
-  const Shared shared{&settings, &tm, &tm_llr, &sync};
+  const Shared shared{&settings, &tm, &tm_llr, &tm_pglog, &sync};
 
   std::cout << "xa-bench: phase_threads=" << options.phase_threads << " rows=" << settings.rows << " duration=" << settings.duration_s
             << "s warmup=" << settings.warmup_s << "s rounds=" << settings.rounds << " dir=" << settings.dir << "\n";
@@ -616,6 +637,7 @@ int main(int argc, char** argv) {
     if (p.variant == "rawxa_sync") fsyncs = "1";
     if (p.variant == "xatm2pc") fsyncs = settings.xatm_fsyncs.count(p.threads) ? settings.xatm_fsyncs[p.threads] : "n/a";
     if (p.variant == "xatm_llr" || p.variant == "rawllr") fsyncs = "0";  // decision in PostgreSQL's commit
+    if (p.variant == "xatm_pglog") fsyncs = "0";  // the log database's commit instead
     std::cout << "| " << p.variant << " | " << p.threads << " | " << fixed(p.tps, 0) << " | " << fixed(p.p50_ms, 3)
               << " | " << fixed(p.p99_ms, 3) << " | "
               << (p.hold_my_p50_ms > 0 ? fixed(p.hold_my_p50_ms, 3) + (p.variant.rfind("xatm", 0) == 0 ? " (ub)" : "") : "-")
@@ -642,6 +664,7 @@ int main(int argc, char** argv) {
     const Point* xa = find("xatm2pc", threads);
     const Point* llr = find("xatm_llr", threads);
     const Point* raw_llr = find("rawllr", threads);
+    const Point* pglog = find("xatm_pglog", threads);
     const Point* local_pg = find("local_pg", threads);
     const Point* one_pg = find("xatm1pc_pg", threads);
     std::cout << "xa-bench: threads=" << threads << " p50_ratio_vs_raw_xa="
@@ -654,6 +677,8 @@ int main(int argc, char** argv) {
               << " raw_llr_p50_ratio_vs_raw_xa=" << (raw && raw_llr ? fixed(raw_llr->p50_ms / raw->p50_ms, 3) : "n/a")
               << " raw_llr_tps_ratio_vs_raw_xa=" << (raw && raw_llr ? fixed(raw_llr->tps / raw->tps, 3) : "n/a")
               << " llr_tps_ratio_vs_raw_llr=" << (llr && raw_llr ? fixed(llr->tps / raw_llr->tps, 3) : "n/a")
+              << " pglog_tps_ratio_vs_raw_xa=" << (raw && pglog ? fixed(pglog->tps / raw->tps, 3) : "n/a")
+              << " pglog_p50_ratio_vs_raw_xa=" << (raw && pglog ? fixed(pglog->p50_ms / raw->p50_ms, 3) : "n/a")
               << "\n";
   }
   return 0;
