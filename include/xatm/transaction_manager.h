@@ -122,10 +122,14 @@ class TransactionManager {
     return add(make_resource(std::move(config)));
   }
 
-  // Validates the options, opens the decision log (taking its directory lock), resolves what
-  // earlier incarnations of this node left in doubt (a data source that cannot be reached is
-  // logged and retried by the background pass; it does not fail start()), then starts the
-  // phase threads and the background recovery. kInvalidArgument for bad options,
+  // Validates the options, opens a session to each data source (fail fast: one whose server
+  // refuses its configuration fails start() with the driver's kInvalidArgument or
+  // kFailedPrecondition naming it, e.g. a wrong password, a missing database,
+  // max_prepared_transactions = 0; one that cannot be reached is logged and retried, it does not
+  // fail start()), opens the decision log (taking its directory lock), resolves what earlier
+  // incarnations of this node left in doubt, then starts the phase threads and the background
+  // recovery. A data source with a decision table must be reachable: its table is created here.
+  // kInvalidArgument for bad options,
   // kFailedPrecondition when the log directory is locked by another process, or when log_dir
   // holds no log while a data source holds a prepared branch of this node (or cannot be asked:
   // kUnavailable) and create_log_if_missing is off; kDataLoss for a damaged log.

@@ -134,9 +134,34 @@ Status Manager::create_decision_tables() {
   return Status();
 }
 
+// Fail fast (DESIGN §12): a data source whose configuration its server refuses (a wrong password,
+// a missing database, max_prepared_transactions = 0, a missing privilege: the drivers answer
+// kInvalidArgument or kFailedPrecondition) fails start() naming it, before anything is opened.
+// One that cannot be reached (kUnavailable, or anything else) only warns: recovery's background
+// pass and the first transaction that uses it try again. The checked session is closed: the
+// pools fill with the sessions transactions open.
+Status Manager::check_data_sources() {
+  for (Resource* resource : data_sources_.resources()) {
+    Result<std::unique_ptr<XaConnection>> session = resource->connect();
+    if (session.ok()) continue;
+    const Status& error = session.status();
+    if (error.code() == StatusCode::kInvalidArgument || error.code() == StatusCode::kFailedPrecondition) {
+      const bool named = error.message().find("'" + resource->name() + "'") != std::string::npos;
+      return Status(error.code(), "start(): " + (named ? "" : "data source '" + resource->name() + "': ") +
+                                      error.message());
+    }
+    XATM_LOG(warning) << "start(): data source '" << resource->name()
+                      << "' cannot be reached now; recovery and the first transaction that uses it "
+                         "will try again: "
+                      << error.to_string();
+  }
+  return Status();
+}
+
 Status Manager::start() {
   if (started_) return failed_precondition_error("start() was already called");
   XATM_RETURN_IF_ERROR(validate_options());
+  XATM_RETURN_IF_ERROR(check_data_sources());
   if (log_ == nullptr) XATM_RETURN_IF_ERROR(open_log());
   // Every sequence number below the first of this incarnation was issued by one that is down:
   // this one holds the log.

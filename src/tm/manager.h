@@ -59,6 +59,7 @@ class Manager {
   // says.
   Status open_log();
   // Creates the data sources' decision tables that are missing (logging last resource).
+  Status check_data_sources();
   Status create_decision_tables();
   // Rolls back every transaction still active, waiting for a call in progress on each, and
   // detaches every Transaction from this manager.

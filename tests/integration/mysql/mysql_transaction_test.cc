@@ -177,5 +177,25 @@ TEST_F(MysqlTransactionTest, UnreachableDataSourceIsUnavailableAtEnlist) {
   EXPECT_EQ(connection.status().message().find(config.password), std::string::npos);
 }
 
+// Fail fast: a configuration the server refuses fails start() with the driver's code, naming the
+// data source and never the password; an unreachable server only warns (the test above).
+TEST_F(MysqlTransactionTest, AConfigurationTheServerRefusesFailsStart) {
+  DataSource wrong_password = test_data_source("inventory");
+  wrong_password.password = "not-the-password-4711";
+  DataSource missing_database = test_data_source("inventory");
+  missing_database.database = "no_such_database_4711";
+  for (const DataSource& source : {wrong_password, missing_database}) {
+    TransactionManager tm(Options{.node_name = "mysql-start", .log_dir = dir_ + "/start-log"});
+    ASSERT_TRUE(tm.add(source).ok());
+    const Status started = tm.start();
+    EXPECT_EQ(started.code(), StatusCode::kInvalidArgument) << started.to_string();
+    EXPECT_NE(started.message().find("start(): data source 'inventory'"), std::string::npos)
+        << started.to_string();
+    EXPECT_EQ(started.message().find("not-the-password-4711"), std::string::npos) << started.to_string();
+    EXPECT_EQ(tm.begin().status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/start-log")) << "nothing was opened";
+  }
+}
+
 }  // namespace
 }  // namespace xatm::mysql::testing

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "pg_test_util.h"
 #include "xatm/fake/fake_resource.h"
@@ -133,6 +135,45 @@ TEST_F(PgTransactionManagerTest, ConnectionOfAnotherDriversDataSourceIsInvalidAr
   EXPECT_NE(conn.status().message().find("'fake'"), std::string::npos);
   EXPECT_EQ(connection(*tx, "nope").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(tx->rollback().rolled_back());
+}
+
+// Fail fast: a configuration the server refuses fails start() with the driver's code, naming the
+// data source and never the password: a wrong password, a missing database,
+// max_prepared_transactions = 0. An unreachable server only warns: start() goes on.
+TEST(PgStartTest, AConfigurationTheServerRefusesFailsStartNamingTheDataSource) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("xatm-pg-start-" + std::to_string(::getpid()))).string();
+  struct Case {
+    DataSource source;
+    StatusCode code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{.name = "billing", .conninfo = conninfo(), .password = kProbePassword},
+       StatusCode::kInvalidArgument, "password authentication failed"},
+      {{.name = "billing", .conninfo = conninfo(), .dbname = "xatm_no_such_db"},
+       StatusCode::kInvalidArgument, "xatm_no_such_db"},
+      {{.name = "billing", .conninfo = noprepare_conninfo()},
+       StatusCode::kFailedPrecondition, "max_prepared_transactions"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.says);
+    TransactionManager tm(Options{.node_name = "pg-start", .log_dir = dir});
+    ASSERT_TRUE(tm.add(c.source).ok());
+    const Status started = tm.start();
+    EXPECT_EQ(started.code(), c.code) << started.to_string();
+    EXPECT_NE(started.message().find("start(): data source 'billing'"), std::string::npos)
+        << started.to_string();
+    EXPECT_NE(started.message().find(c.says), std::string::npos) << started.to_string();
+    EXPECT_EQ(started.message().find(kProbePassword), std::string::npos) << started.to_string();
+    EXPECT_FALSE(std::filesystem::exists(dir)) << "nothing was opened";
+  }
+  Options unreachable_options{.node_name = "pg-start", .log_dir = dir};
+  unreachable_options.create_log_if_missing = true;  // whether it holds a prepared branch is unknown
+  TransactionManager unreachable(unreachable_options);
+  ASSERT_TRUE(unreachable.add(DataSource{.name = "billing", .conninfo = "host=/nonexistent-xatm-dir connect_timeout=2"}).ok());
+  const Status started = unreachable.start();
+  EXPECT_TRUE(started.ok()) << started.to_string();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
