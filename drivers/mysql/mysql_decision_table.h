@@ -39,6 +39,8 @@ class MysqlDecisionTable final : public DecisionTable {
   MysqlDecisionTable(std::string data_source, std::string table, SessionFactory open_session);
 
   const std::string& name() const override { return table_; }
+  // validate_decision_table_name of the table: OK, or why every operation fails.
+  const Status& name_status() const { return name_status_; }
   bool decides_in_one_round_trip() const override { return false; }
   Status create_if_missing(const std::string& node,
                            std::chrono::system_clock::time_point now) override;

@@ -86,6 +86,7 @@ Result<std::unique_ptr<sql::Connection>> MysqlResource::open_plain_session() {
 
 Result<std::unique_ptr<XaConnection>> MysqlResource::connect() {
   if (config_.name.empty()) return invalid_argument_error("a MySQL data source needs a name");
+  if (decisions_ != nullptr) XATM_RETURN_IF_ERROR(decisions_->name_status());
   if (config_.unix_socket.empty() && (config_.port == 0 || config_.port > 65535)) {
     return invalid_argument_error("data source '" + config_.name + "': port " +
                                   std::to_string(config_.port) + " is not a TCP port (1..65535)");

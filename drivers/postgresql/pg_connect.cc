@@ -26,13 +26,19 @@ std::string trimmed_error(const PGconn* conn) {
 
 }  // namespace
 
-Result<std::unique_ptr<PgSession>> connect_session(const DataSource& config) {
+Result<std::unique_ptr<PgSession>> connect_session(const DataSource& config,
+                                                   const ConnectDefaults& defaults) {
   if (config.name.empty()) return invalid_argument_error("a PostgreSQL data source needs a name");
   if (config.port == 0) {
     return invalid_argument_error("data source '" + config.name + "': port 0 is not a TCP port (1..65535)");
   }
   XATM_RETURN_IF_ERROR(check_conninfo(config.name, config.conninfo));
-  const ConnectParams params = build_params(config);
+  ConnectParams params = build_params(config);
+  // Before the conninfo (expanded from the first "dbname"), so that it and the typed fields win.
+  for (auto it = defaults.rbegin(); it != defaults.rend(); ++it) {
+    params.keywords.insert(params.keywords.begin() + 1, it->first);
+    params.values.insert(params.values.begin() + 1, it->second);
+  }
   const std::vector<const char*> keywords = params.keyword_pointers();
   const std::vector<const char*> values = params.value_pointers();
   PgConnHandle conn(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1));

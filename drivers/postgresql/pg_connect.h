@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pg_session.h"
 #include "xatm/postgresql/postgresql.h"
@@ -16,10 +18,14 @@
 
 namespace xatm::postgresql::internal {
 
+// libpq keyword/value defaults that `config`'s conninfo and typed fields may override.
+using ConnectDefaults = std::vector<std::pair<std::string, std::string>>;
+
 // A session of `config`. kInvalidArgument for a malformed conninfo, bad credentials or a
 // missing database; kUnavailable when the server cannot be reached; kFailedPrecondition for a
 // server older than PostgreSQL 10.
-Result<std::unique_ptr<PgSession>> connect_session(const DataSource& config);
+Result<std::unique_ptr<PgSession>> connect_session(const DataSource& config,
+                                                   const ConnectDefaults& defaults = {});
 
 // "data source '<name>' (<host, port, dbname, user>)": how messages name the session's target.
 std::string describe_session(const DataSource& config, const PgSession& session);

@@ -44,6 +44,15 @@ bool says_taken_over(const Status& status) {
 }
 
 constexpr const char* kWriteStatement = "xatm_log_write";
+// A half-open TCP connection must not hang the log's leader (and every appender behind it):
+// keepalives and a TCP user timeout end it within about 30 s (libpq ignores them on Unix
+// sockets). The conninfo may set other values.
+const ConnectDefaults kLogSessionDefaults = {{"keepalives", "1"},
+                                             {"keepalives_idle", "10"},
+                                             {"keepalives_interval", "5"},
+                                             {"keepalives_count", "3"},
+                                             {"tcp_user_timeout", "30000"}};
+constexpr const char* kLogStatementTimeout = "SET statement_timeout = '30s'";
 
 // A PostgreSQL array literal of `items` in text form: {"a","b"} (every element quoted).
 template <typename T>
@@ -126,6 +135,14 @@ std::vector<std::uint64_t> OpenRecords::mark_done(const Xid& global) {
   return removed;
 }
 
+void OpenRecords::erase(std::uint64_t seq) {
+  if (auto it = commits.find(seq); it != commits.end()) {
+    commit_seq.erase(it->second.global);
+    commits.erase(it);
+  }
+  heuristics.erase(seq);
+}
+
 std::vector<std::uint64_t> OpenRecords::forget(const DecisionBranch& branch) {
   std::vector<std::uint64_t> removed;
   std::erase_if(heuristics, [&](const auto& entry) {
@@ -165,7 +182,7 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
                                                       std::int64_t epoch) {
   const bool bump_epoch = mode == Mode::kTake;
   Owned owned;
-  XATM_ASSIGN_OR_RETURN(owned.session, connect_session(options.database));
+  XATM_ASSIGN_OR_RETURN(owned.session, connect_session(options.database, kLogSessionDefaults));
   PgSession& session = *owned.session;
   const std::string where = "decision log " + options.table + " in " +
                             describe_session(options.database, session) + ", node '" +
@@ -178,11 +195,13 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
   };
   const std::string nodes = options.table + "_nodes";
   const std::string node = quote(options.node);
+  // No statement of the log may wait for ever: a lost answer fails the log, which heals later.
+  PgAnswer timeout = session.exec(kLogStatementTimeout);
+  if (!timeout.ok) return database_error(where + ": " + kLogStatementTimeout, timeout);
   const std::string read_node = "SELECT epoch, (extract(epoch FROM born) * 1000000)::bigint, "
                                 "sequence_limit FROM " + nodes + " WHERE node = " + node;
   if (mode == Mode::kRead) {
-    // Reading changes nothing: no table is created, no node row written, the sign of life is
-    // only probed (free: no TM of the node is running) and let go at once.
+    // Reading changes nothing: no table is created, no node row written, no lock taken.
     PgAnswer exists = session.exec("SELECT to_regclass(" + quote(nodes) + ") IS NOT NULL AND to_regclass(" +
                                    quote(options.table) + ") IS NOT NULL");
     if (!exists.ok) return database_error(where + ": looking for the tables", exists);
@@ -190,12 +209,9 @@ Result<PgDecisionLog::Owned> PgDecisionLog::take_node(const LogOptions& options,
     if (value(exists, 0, 0) != "t" || (current.ok && PQntuples(current.result.get()) == 0)) {
       return not_found_error(where + ": no decision log of this node here");
     }
-    const std::string lock_key = "hashtext(" + quote(options.table) + "), hashtext(" + node + ")";
-    PgAnswer probed = session.exec("SELECT pg_try_advisory_lock(" + lock_key + ")");
-    if (!probed.ok) return database_error(where + ": probing the node's lock", probed);
-    // Held while this reader lives when it was free, so that no TM of the node starts meanwhile
-    // (as the file log's snapshot holds the directory lock).
-    owned.owner_down = value(probed, 0, 0) == "t";
+    // A free sign of life does not prove the owner down (a live TM loses it with its session,
+    // and takes it again under the same epoch): a reader never claims it, and never holds it.
+    owned.owner_down = false;
   }
   // 1. The tables.
   for (const std::string& ddl :
@@ -404,29 +420,30 @@ Status PgDecisionLog::log_commit(const CommitRecord& record) {
                                   record.global.to_string());
   }
   std::unique_lock lock(mu_);
-  if (!failure_.ok()) return failure_;
+  // A record already durable is OK whatever happened since (kAborted would say "not written").
   if (auto it = records_.commit_seq.find(record.global); it != records_.commit_seq.end()) {
     if (records_.commits.at(it->second) == record) return Status();
     return already_exists_error("global transaction " + record.global.to_string() +
                                 " has another COMMIT decision in the log");
   }
+  if (!failure_.ok()) return failure_;
   for (const Queued& queued : queue_) {
     if (queued.record.global != record.global) continue;
     if (queued.record != record) {
       return already_exists_error("global transaction " + record.global.to_string() +
                                   " has another COMMIT decision queued");
     }
-    return wait_for_locked(lock, queued.ticket);
+    return wait_for_locked(lock, queued.waiter);
   }
-  const std::uint64_t ticket = next_ticket_++;
-  queue_.push_back({record, ticket});
-  return wait_for_locked(lock, ticket);
+  auto waiter = std::make_shared<Waiter>();
+  queue_.push_back({record, waiter});
+  return wait_for_locked(lock, waiter);
 }
 
-Status PgDecisionLog::wait_for_locked(std::unique_lock<std::mutex>& lock, std::uint64_t ticket) {
+Status PgDecisionLog::wait_for_locked(std::unique_lock<std::mutex>& lock,
+                                      const std::shared_ptr<Waiter>& waiter) {
   for (;;) {
-    if (ticket <= durable_through_) return Status();
-    if (ticket <= failed_through_) return failed_with_;
+    if (waiter->done) return waiter->status;
     if (!leading_) {
       lead_locked(lock);
       continue;
@@ -441,7 +458,6 @@ void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
   std::vector<std::pair<std::uint64_t, const CommitRecord*>> commits;
   commits.reserve(count);
   for (std::size_t i = 0; i < count; ++i) commits.emplace_back(records_.next_seq++, &queue_[i].record);
-  const std::uint64_t last_ticket = count > 0 ? queue_[count - 1].ticket : 0;
   std::vector<std::uint64_t> dones = std::move(deferred_done_);
   deferred_done_.clear();
   lock.unlock();  // the queue's first `count` elements stay put: only the leader pops
@@ -449,14 +465,15 @@ void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   if (written.ok()) {
     for (std::size_t i = 0; i < count; ++i) {
+      queue_.front().waiter->done = true;
       records_.add_commit(commits[i].first, std::move(queue_.front().record));
       queue_.pop_front();
     }
-    durable_through_ = std::max(durable_through_, last_ticket);
     stats_.commit_records += count;
     ++stats_.statements;
   } else {
-    fail_locked(written);
+    restore_dones_locked(dones);
+    fail_locked(written);  // completes the batch's waiters and every queued one
   }
   leading_ = false;
   cv_.notify_all();
@@ -466,24 +483,35 @@ void PgDecisionLog::fail_locked(const Status& status) {
   if (failure_.ok()) XATM_LOG(error) << "the decision log failed: " << status.to_string();
   taken_over_ = taken_over_ || says_taken_over(status);
   failure_ = status;
-  failed_with_ = status;
-  failed_through_ = next_ticket_ - 1;  // everything queued fails with it
+  for (Queued& queued : queue_) {
+    queued.waiter->done = true;
+    queued.waiter->status = status;
+  }
   queue_.clear();
-  deferred_done_.clear();  // reread from the table when the log heals
+}
+
+// DONE and FORGET records a failed statement did not delete: closed in memory already, so they
+// wait for the next statement (after healing) rather than reappear.
+void PgDecisionLog::restore_dones_locked(const std::vector<std::uint64_t>& dones) {
+  deferred_done_.insert(deferred_done_.end(), dones.begin(), dones.end());
 }
 
 Status PgDecisionLog::run_exclusive_locked(
     std::unique_lock<std::mutex>& lock,
-    const std::function<Status(const std::vector<std::uint64_t>&)>& write) {
+    const std::function<Status(const std::vector<std::uint64_t>& dones, std::uint64_t seq)>& write) {
   cv_.wait(lock, [&] { return !leading_; });
   if (!failure_.ok()) return failure_;
   leading_ = true;
   const std::vector<std::uint64_t> dones = std::move(deferred_done_);
   deferred_done_.clear();
+  const std::uint64_t seq = records_.next_seq++;  // taken with the lead: heal cannot reset it now
   lock.unlock();
-  const Status written = write(dones);
+  const Status written = write(dones, seq);
   lock.lock();
-  if (!written.ok()) fail_locked(written);
+  if (!written.ok()) {
+    restore_dones_locked(dones);
+    fail_locked(written);
+  }
   leading_ = false;
   cv_.notify_all();
   return written;
@@ -502,14 +530,16 @@ Status PgDecisionLog::log_heuristic(const HeuristicRecord& record) {
   if (options_.read_only) return read_only_error();
   std::unique_lock lock(mu_);
   if (!failure_.ok()) return failure_;
-  const std::uint64_t seq = records_.next_seq++;
-  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
-    return write(dones,
-                 {{seq, 'H', record.branch.xid.global().to_string(), format_branches({record.branch}),
-                   record.xa_code}},
-                 "writing a heuristic outcome");
-  });
-  if (written.ok()) records_.heuristics.insert_or_assign(seq, record);
+  std::uint64_t written_seq = 0;
+  const Status written =
+      run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones, std::uint64_t seq) {
+        written_seq = seq;
+        return write(dones,
+                     {{seq, 'H', record.branch.xid.global().to_string(),
+                       format_branches({record.branch}), record.xa_code}},
+                     "writing a heuristic outcome");
+      });
+  if (written.ok()) records_.heuristics.insert_or_assign(written_seq, record);
   return written;
 }
 
@@ -521,7 +551,7 @@ Status PgDecisionLog::log_forget(const DecisionBranch& branch) {
   for (const auto& [seq, record] : records_.heuristics) {
     if (record.branch == branch) forgotten.push_back(seq);
   }
-  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones, std::uint64_t) {
     std::vector<std::uint64_t> gone = dones;
     gone.insert(gone.end(), forgotten.begin(), forgotten.end());
     return write(gone, {}, "forgetting a heuristic outcome");
@@ -535,7 +565,7 @@ Status PgDecisionLog::reserve_sequences(std::uint64_t limit) {
   std::unique_lock lock(mu_);
   if (limit <= sequence_limit_) return Status();
   if (!failure_.ok()) return failure_;
-  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones) {
+  const Status written = run_exclusive_locked(lock, [&](const std::vector<std::uint64_t>& dones, std::uint64_t) {
     if (!dones.empty()) XATM_RETURN_IF_ERROR(write_batch({}, dones));
     // The UPDATE itself waits for, and then excludes, a takeover's change of the row.
     const std::string where = "decision log " + options_.table + ", node '" + options_.node + "'";
@@ -600,12 +630,21 @@ Status PgDecisionLog::heal() {
   if (now - last_heal_ < kHealInterval) return failure_;
   last_heal_ = now;
   leading_ = true;
+  // The old session may still be open (a statement failed, the connection did not) and hold the
+  // node's sign of life: close it first, or the new session would find the node held. Never take
+  // the node over from here: another session holding it is another owner.
+  session_.reset();
+  LogOptions heal_options = options_;
+  heal_options.take_over = false;
   lock.unlock();
-  Result<Owned> owned = take_node(options_, Mode::kHeal, epoch_);
+  Result<Owned> owned = take_node(heal_options, Mode::kHeal, epoch_);
   lock.lock();
   if (owned.ok()) {
     session_ = std::move(owned->session);
+    const std::uint64_t next_seq = std::max(records_.next_seq, owned->records.next_seq);
     records_ = std::move(owned->records);
+    records_.next_seq = next_seq;
+    for (std::uint64_t seq : deferred_done_) records_.erase(seq);  // closed, not yet deleted
     sequence_limit_ = std::max(sequence_limit_, owned->sequence_limit);
     failure_ = Status();
     XATM_LOG(warning) << "decision log " << options_.table << ", node '" << options_.node

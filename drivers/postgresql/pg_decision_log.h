@@ -45,6 +45,8 @@ struct OpenRecords {
   std::uint64_t next_seq = 1;
 
   void add_commit(std::uint64_t seq, CommitRecord record);
+  // Removes the record numbered `seq`, if open.
+  void erase(std::uint64_t seq);
   // Both return the sequence numbers of the records they closed.
   std::vector<std::uint64_t> mark_done(const Xid& global);
   std::vector<std::uint64_t> forget(const DecisionBranch& branch);
@@ -86,9 +88,14 @@ class PgDecisionLog final : public DecisionLog {
   [[nodiscard]] Stats stats() const;
 
  private:
+  // What an appender waits for: set by the thread that wrote (or failed) its record.
+  struct Waiter {
+    bool done = false;  // guarded by mu_
+    Status status;      // guarded by mu_
+  };
   struct Queued {
     CommitRecord record;
-    std::uint64_t ticket;
+    std::shared_ptr<Waiter> waiter;
   };
   // How take_node opens: taking the node (a new epoch), healing (the same epoch, refused once
   // the node was taken over), or reading (nothing written; the sign of life probed).
@@ -108,15 +115,18 @@ class PgDecisionLog final : public DecisionLog {
   static Result<OpenRecords> read_records(PgSession& session, const LogOptions& options,
                                           const std::string& where);
 
-  // Waits until `ticket` is durable (OK) or failed.
-  Status wait_for_locked(std::unique_lock<std::mutex>& lock, std::uint64_t ticket);
+  // Waits until `waiter`'s record is durable (OK) or failed, leading when no one does.
+  Status wait_for_locked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Waiter>& waiter);
   // Writes one batch from the queue's front (and the deferred DONE records) as the leader.
   void lead_locked(std::unique_lock<std::mutex>& lock);
   // Runs `write` as the leader, with the lock released, handing it the deferred DONE records to
-  // write in the same statement; a failure fails the log.
-  Status run_exclusive_locked(std::unique_lock<std::mutex>& lock,
-                              const std::function<Status(const std::vector<std::uint64_t>& dones)>& write);
+  // write in the same statement and a sequence number of its own; a failure fails the log.
+  Status run_exclusive_locked(
+      std::unique_lock<std::mutex>& lock,
+      const std::function<Status(const std::vector<std::uint64_t>& dones, std::uint64_t seq)>& write);
+  // Fails the log: every queued record's waiter gets `status`.
   void fail_locked(const Status& status);
+  void restore_dones_locked(const std::vector<std::uint64_t>& dones);
   Status heal();
 
   // One row of the log's table.
@@ -150,10 +160,6 @@ class PgDecisionLog final : public DecisionLog {
   std::deque<Queued> queue_;           // guarded by mu_
   std::vector<std::uint64_t> deferred_done_;  // guarded by mu_: rows of closed records, by seq
   bool leading_ = false;               // guarded by mu_
-  std::uint64_t next_ticket_ = 1;      // guarded by mu_
-  std::uint64_t durable_through_ = 0;  // guarded by mu_: every ticket up to this is durable
-  std::uint64_t failed_through_ = 0;   // guarded by mu_: every ticket up to this failed with
-  Status failed_with_;                 //   this status
   mutable Status failure_;             // guarded by mu_: OK while appends can succeed
   bool taken_over_ = false;            // guarded by mu_: failure_ is for good
   std::chrono::steady_clock::time_point last_heal_{};  // guarded by mu_

@@ -22,6 +22,9 @@ struct Recoverer::Scan {
   // node's, so no decision naming such a data source is closed.
   std::set<std::string> undecodable;
   std::vector<CommitRecord> decisions;
+  // The log's health when `decisions` was read: a log that failed and came back since (the
+  // PostgreSQL log heals) may have read a decision again that the list above lacks.
+  Status log_health;
   std::chrono::system_clock::time_point log_birth;
   std::uint64_t sequence_limit = 0;
   // The node's rows in each data source's decision table (logging last resource), read before
@@ -232,6 +235,7 @@ Recoverer::Scan Recoverer::collect(RecoveryReport& report) {
     scan.sessions.emplace(name, std::move(*session));
   }
   // Read after asking the data sources: a decision appended before a branch was listed is seen.
+  scan.log_health = log_.health();
   scan.decisions = log_.open_decisions();
   scan.log_birth = log_.birth();
   scan.sequence_limit = log_.sequence_limit();
@@ -281,7 +285,8 @@ std::string Recoverer::unprovable_abort(const Scan& scan, const GtridInfo& info)
 
 void Recoverer::plan(Scan& scan, RecoveryReport& report) {
   const auto now = this->now();
-  const Status log_health = log_.health();
+  // Unhealthy when the decisions were read, or now: either way the list may lack a durable COMMIT.
+  const Status log_health = scan.log_health.ok() ? log_.health() : scan.log_health;
   for (InDoubtBranch& branch : report.branches) {
     using Action = InDoubtBranch::Action;
     if (branch.needs_operator) continue;  // undecodable: its reason is set

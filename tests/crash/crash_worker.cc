@@ -29,6 +29,7 @@
 #include <mysql_connection.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -175,38 +176,49 @@ int run(int argc, char** argv) {
   options.recovery_interval = std::chrono::milliseconds::zero();
   options.phase2_retry_window = std::chrono::seconds(5);
   options.phase_threads = static_cast<std::size_t>(std::stoul(argv[6]));
+  // One incarnation: the TransactionManager over both data sources, started. An operator's
+  // `xatm-recover run --force` that finds the log directory free holds its lock while it runs
+  // (the harness runs one beside the worker), and start() then refuses: the worker tries again,
+  // as a supervisor restarts a TM whose start() failed.
   std::unique_ptr<TransactionManager> manager;
-  if (const char* table = std::getenv("XATM_CRASH_LOG_TABLE")) {  // NOLINT(concurrency-mt-unsafe)
-    postgresql::LogOptions log_options{.database = {.name = "decision-log", .conninfo = servers->pg_conninfo},
-                                       .table = table,
-                                       .node = options.node_name,
-                                       .take_over = true};
-    Result<std::unique_ptr<DecisionLog>> log = postgresql::make_decision_log(log_options);
-    if (!log.ok()) {
-      std::cerr << "crash worker: " << log.status().to_string() << "\n";
-      return 2;
+  Status started;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (const char* table = std::getenv("XATM_CRASH_LOG_TABLE")) {  // NOLINT(concurrency-mt-unsafe)
+      postgresql::LogOptions log_options{.database = {.name = "decision-log", .conninfo = servers->pg_conninfo},
+                                         .table = table,
+                                         .node = options.node_name,
+                                         .take_over = true};
+      Result<std::unique_ptr<DecisionLog>> log = postgresql::make_decision_log(log_options);
+      if (!log.ok()) {
+        std::cerr << "crash worker: " << log.status().to_string() << "\n";
+        return 2;
+      }
+      manager = std::make_unique<TransactionManager>(options, std::move(*log));
+    } else {
+      manager = std::make_unique<TransactionManager>(options);
     }
-    manager = std::make_unique<TransactionManager>(options, std::move(*log));
-  } else {
-    manager = std::make_unique<TransactionManager>(options);
+    started = manager->add(mysql::DataSource{.name = "mariadb",
+                                             .unix_socket = servers->mysql_socket,
+                                             .user = servers->mysql_user,
+                                             .password = servers->mysql_password,
+                                             .database = servers->mysql_database,
+                                             .decision_table = decision_table_of("mariadb")});
+    if (started.ok()) {
+      started = manager->add(postgresql::DataSource{.name = "postgresql",
+                                                    .conninfo = servers->pg_conninfo,
+                                                    .decision_table = decision_table_of("postgresql")});
+    }
+    if (started.ok()) started = manager->start();
+    const bool log_in_use = started.code() == StatusCode::kFailedPrecondition &&
+                            started.message().find("is in use") != std::string::npos;
+    if (!log_in_use) break;
   }
-  TransactionManager& tm = *manager;
-  Status added = tm.add(mysql::DataSource{.name = "mariadb",
-                                          .unix_socket = servers->mysql_socket,
-                                          .user = servers->mysql_user,
-                                          .password = servers->mysql_password,
-                                          .database = servers->mysql_database,
-                                          .decision_table = decision_table_of("mariadb")});
-  if (added.ok()) {
-    added = tm.add(postgresql::DataSource{.name = "postgresql",
-                                          .conninfo = servers->pg_conninfo,
-                                          .decision_table = decision_table_of("postgresql")});
-  }
-  if (added.ok()) added = tm.start();
-  if (!added.ok()) {
-    std::cerr << "crash worker: " << added.to_string() << "\n";
+  if (!started.ok()) {
+    std::cerr << "crash worker: " << started.to_string() << "\n";
     return 2;
   }
+  TransactionManager& tm = *manager;
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {

@@ -27,6 +27,14 @@ TEST(MysqlConnect, WrongPasswordIsInvalidArgument) {
   expect_refused(config, StatusCode::kInvalidArgument, "wrong user name or password");
 }
 
+// As the PostgreSQL driver: an invalid decision table name refuses the data source before the
+// server is asked (and so fails start(), naming it).
+TEST(MysqlConnect, AnInvalidDecisionTableNameIsInvalidArgument) {
+  DataSource config = test_data_source("decisions");
+  config.decision_table = "bad-name; DROP TABLE t";
+  expect_refused(config, StatusCode::kInvalidArgument, "decision_table 'bad-name; DROP TABLE t' is not a table name");
+}
+
 TEST(MysqlConnect, MissingSocketIsUnavailable) {
   DataSource config = test_data_source("no-socket");
   config.unix_socket = "/nonexistent/xatm/mysqld.sock";

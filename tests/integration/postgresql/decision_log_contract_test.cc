@@ -328,6 +328,35 @@ TEST_F(PgDecisionLogTest, ALogWhoseDatabaseRestartedComesBackWithItsRecords) {
             (std::vector<CommitRecord>{test_commit(1), test_commit(3)}));
 }
 
+// A statement the database refuses while the session stays open (here a constraint added by an
+// administrator) fails the log; once the cause is gone the log heals on a new session (the old
+// one held the node's sign of life), and what log_done closed before the failure stays closed.
+TEST_F(PgDecisionLogTest, ALogWhoseStatementFailedHealsAndKeepsItsDoneRecordsClosed) {
+  auto log = open_ok(options_);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
+  ASSERT_TRUE(log->log_commit(test_commit(2)).ok());
+  ASSERT_TRUE(log->log_done(test_global(1)).ok());  // deferred: its row is still there
+  const std::string constraint = std::string("ALTER TABLE ") + kTable + " ADD CONSTRAINT xatm_test_refuse CHECK (node <> '" +
+                                 node_ + "') NOT VALID";
+  ASSERT_TRUE(admin_.exec(constraint).ok());
+  const Status failed = log->log_commit(test_commit(3));
+  ASSERT_TRUE(admin_.exec(std::string("ALTER TABLE ") + kTable + " DROP CONSTRAINT xatm_test_refuse").ok());
+  EXPECT_EQ(failed.code(), StatusCode::kIOError) << failed.to_string();
+  Status health = log->health();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!health.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    health = log->health();
+  }
+  ASSERT_TRUE(health.ok()) << health.to_string();
+  EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(2)});
+  EXPECT_TRUE(log->log_commit(test_commit(4)).ok());  // carries transaction 1's deletion
+  log.reset();
+  EXPECT_EQ(open_ok(options_)->open_decisions(), (std::vector<CommitRecord>{test_commit(2), test_commit(4)}));
+  EXPECT_EQ(rows_of(test_global(1).to_string()), 0);
+}
+
 TEST_F(PgDecisionLogTest, BadSettingsAreRefusedNamingWhatIsWrong) {
   LogOptions bad_table = options_;
   bad_table.table = "no-such table";
