@@ -65,9 +65,10 @@ struct LogOptions {
 Result<std::unique_ptr<DecisionLog>> make_decision_log(const LogOptions& options);
 
 // The node's log read only, for tools beside a possibly live TM (xatm-recover list, run
-// --force): LogSnapshot::locked is true when no live TM held the node, and the reader then
-// holds its sign of life until it is destroyed (no TM of the node can open the log meanwhile).
-// kNotFound when the tables or the node row do not exist; nothing is created.
+// --force). LogSnapshot::locked is always false: a free sign of life does not prove the owner
+// down (a live TM loses it with its session and takes it again under the same epoch), so a
+// reader never lets recovery presume the owner down; only taking the node (a new epoch) does.
+// kNotFound when the tables or the node row do not exist; nothing is created or locked.
 Result<LogSnapshot> read_decision_log(const LogOptions& options);
 
 }  // namespace xatm::postgresql
