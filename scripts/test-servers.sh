@@ -142,7 +142,10 @@ pg_kill() {
   local name="$1" dir; dir="$(pg_dir "$name")"
   [ -f "$dir/data/postmaster.pid" ] || return 0
   local pid; pid="$(head -n 1 "$dir/data/postmaster.pid")"
-  # the postmaster and every backend: a whole-server crash
+  # the postmaster and every backend: a whole-server crash. The postmaster is stopped first: a
+  # live one that sees its children die starts a recovery process before its own kill lands,
+  # and that orphan keeps the shared memory (the next start fails "still in use").
+  kill -STOP "$pid" 2>/dev/null || true
   pkill -9 -P "$pid" 2>/dev/null || true
   kill -9 "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

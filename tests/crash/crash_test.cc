@@ -90,7 +90,13 @@ class CrashHarness {
   // Keeps the decisions in this table of PostgreSQL's database instead of the file log; every
   // worker and every `xatm-recover run` then takes the node over (the harness knows the
   // previous owner is dead or, in the zombie test, paused).
-  void use_database_log(std::string table) { log_table_ = std::move(table); }
+  // Runs the background recovery pass in every worker, every `interval`.
+  void use_background_recovery(std::chrono::milliseconds interval) { recovery_interval_ = interval; }
+
+  void use_database_log(std::string table, std::string conninfo = test_setting("PG_CONNINFO")) {
+    log_table_ = std::move(table);
+    log_conninfo_ = std::move(conninfo);
+  }
 
   // Runs `xatm-recover run` over the same node, log and data sources; returns its exit status
   // (0 all resolved, 1 something left for a later run).
@@ -177,7 +183,8 @@ class CrashHarness {
     for (char** e = environ; *e != nullptr; ++e) {
       std::string entry(*e);
       if (entry.rfind("XATM_CRASH_AT=", 0) != 0 && entry.rfind("XATM_TEST_", 0) != 0 &&
-          entry.rfind("XATM_CRASH_DECISION_", 0) != 0 && entry.rfind("XATM_CRASH_LOG_", 0) != 0) {
+          entry.rfind("XATM_CRASH_DECISION_", 0) != 0 && entry.rfind("XATM_CRASH_LOG_", 0) != 0 &&
+          entry.rfind("XATM_CRASH_RECOVERY_", 0) != 0) {
         env.push_back(entry);
       }
     }
@@ -185,7 +192,13 @@ class CrashHarness {
       env.push_back(std::string("XATM_TEST_") + name + "=" + test_setting(name));
     }
     if (!crash_at.empty()) env.push_back("XATM_CRASH_AT=" + crash_at);
-    if (!log_table_.empty()) env.push_back("XATM_CRASH_LOG_TABLE=" + log_table_);
+    if (recovery_interval_.count() > 0) {
+      env.push_back("XATM_CRASH_RECOVERY_MS=" + std::to_string(recovery_interval_.count()));
+    }
+    if (!log_table_.empty()) {
+      env.push_back("XATM_CRASH_LOG_TABLE=" + log_table_);
+      env.push_back("XATM_CRASH_LOG_CONNINFO=" + log_conninfo_);
+    }
     if (!decision_table_.empty()) {
       env.push_back("XATM_CRASH_DECISION_TABLE=" + decision_table_);
       env.push_back("XATM_CRASH_DECISION_SOURCE=" + decision_source_);
@@ -197,7 +210,7 @@ class CrashHarness {
   std::string log_key() const {
     if (log_table_.empty()) return R"("log_dir": ")" + log_dir_ + R"(")";
     return R"("log": {"backend": "postgresql", "table": ")" + log_table_ + R"(", "conninfo": ")" +
-           test_setting("PG_CONNINFO") + R"("})";
+           log_conninfo_ + R"("})";
   }
 
   // The config file's decision_table key for `data_source` (ends the previous value's quote).
@@ -208,6 +221,8 @@ class CrashHarness {
 
   std::string node_, log_dir_, decision_table_, decision_source_;
   std::string log_table_;  // empty: the file log in log_dir_
+  std::string log_conninfo_;
+  std::chrono::milliseconds recovery_interval_{0};
 };
 
 // The ledger invariants over every transfer so far; one line per violation (empty: none).
@@ -570,6 +585,100 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
             << " ms" << std::endl;
   EXPECT_GT(told['C'], 0);
   std::filesystem::remove(harness.outcomes_path());
+}
+
+// The log database killed (SIGKILL) under load, here a server of its own (the
+// max_prepared_transactions = 0 one: the log needs no prepared transaction), the data sources
+// up: no acknowledged decision is lost, the TM refuses new transactions while the log is down
+// and takes them again once it is back, and recovery finishes what was in doubt.
+TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
+  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
+                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
+                         test_setting("PG_CONNINFO")};
+  Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
+  ASSERT_TRUE(bank.ok()) << bank.status().to_string();
+  ASSERT_TRUE((*bank)->reset().ok());
+  const std::string node = "logdb-" + std::to_string(getpid());
+  const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  CrashHarness harness(node, log_dir);
+  harness.use_database_log(kLogTable, test_setting("PG_NOPREPARE_CONNINFO"));
+  // The transactions whose decision was in flight when the log database died end unknown and
+  // keep their branches prepared, holding their rows: the TM's own background pass finishes them
+  // once the log is back (here after one second past their deadline), as in production.
+  harness.use_background_recovery(std::chrono::milliseconds(200));
+  std::filesystem::remove(harness.outcomes_path());
+  const pid_t worker = harness.start_worker(300, 4242, "", 2);
+  ASSERT_GT(worker, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ASSERT_TRUE(testing::run_test_servers("kill postgresql-noprep").ok());
+  const std::uintmax_t answered_before_restart = std::filesystem::file_size(harness.outcomes_path());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(testing::run_test_servers("start").ok());
+  int status = 0;
+  waitpid(worker, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+  // Commits answered after the restart: the log came back by itself.
+  std::ifstream outcomes(harness.outcomes_path());
+  outcomes.seekg(static_cast<std::streamoff>(answered_before_restart));
+  int committed_after = 0;
+  for (std::string id, where, told; outcomes >> id >> where >> told;) committed_after += told == "C" ? 1 : 0;
+  EXPECT_GT(committed_after, 0) << "no transaction committed once the log database was back";
+  int left = -1;
+  for (int pass = 0; pass < 30 && left != 0; ++pass) {
+    ASSERT_FALSE(harness.worker(0, 4242, "").failed());
+    Result<int> prepared = (*bank)->prepared_of_node(node);
+    ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
+    left = *prepared;
+    if (left != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left, 0);
+  Result<std::int64_t> total = (*bank)->total();
+  ASSERT_TRUE(total.ok()) << total.status().to_string();
+  EXPECT_EQ(*total, kExpectedTotal);
+  EXPECT_EQ(ledger_violations(**bank, harness.outcomes_path()), std::vector<std::string>{});
+  std::map<char, int> told = count_outcomes(harness.outcomes_path());
+  std::cout << "log database killed: commit() answered committed " << told['C'] << " (" << committed_after
+            << " after the restart), rolled back " << told['R'] << ", otherwise " << told['U'] << std::endl;
+  std::filesystem::remove(harness.outcomes_path());
+}
+
+// DESIGN §7's birth rule with the database log: a TM of a node pointed at a log that knows
+// nothing of the node's past (a new table: another database by mistake, a lost one) must never
+// presume abort for branches prepared before that log was born; the log that holds their
+// decisions finishes them.
+TEST(TakeoverTest, AFreshDatabaseLogNeverPresumesAbortForOlderBranches) {
+  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
+                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
+                         test_setting("PG_CONNINFO")};
+  Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
+  ASSERT_TRUE(bank.ok()) << bank.status().to_string();
+  ASSERT_TRUE((*bank)->reset().ok());
+  const std::string node = "birth-" + std::to_string(getpid());
+  const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  std::filesystem::remove_all(log_dir);
+  CrashHarness file_log(node, log_dir);
+  std::filesystem::remove(file_log.outcomes_path());
+  // Branches prepared, their decision not yet written: only the file log can tell their fate.
+  ASSERT_TRUE(file_log.worker(10, 77, "decision.before_log:1", std::chrono::milliseconds::zero(), 0).crashed());
+  Result<int> prepared = (*bank)->prepared_of_node(node);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
+  ASSERT_GT(*prepared, 0);
+  const std::string fresh_table = "xatm_birth_log_" + std::to_string(getpid());
+  CrashHarness fresh(node, log_dir);
+  fresh.use_database_log(fresh_table);
+  ASSERT_FALSE(fresh.worker(0, 77, "").failed());
+  Result<int> still = (*bank)->prepared_of_node(node);
+  ASSERT_TRUE(still.ok()) << still.status().to_string();
+  EXPECT_EQ(*still, *prepared) << "a log born after them presumed abort for older branches";
+  ASSERT_FALSE(file_log.worker(0, 77, "").failed());  // the node's own log finishes them
+  EXPECT_EQ((*bank)->prepared_of_node(node).value(), 0);
+  EXPECT_EQ((*bank)->total().value(), kExpectedTotal);
+  EXPECT_EQ(ledger_violations(**bank, file_log.outcomes_path()), std::vector<std::string>{});
+  PGconn* pg = PQconnectdb(servers.pg_conninfo.c_str());
+  PQclear(PQexec(pg, ("DROP TABLE IF EXISTS " + fresh_table + ", " + fresh_table + "_nodes").c_str()));
+  PQfinish(pg);
+  std::filesystem::remove_all(log_dir);
+  std::filesystem::remove(file_log.outcomes_path());
 }
 
 }  // namespace

@@ -17,9 +17,11 @@
 // XATM_CRASH_DECISION_TABLE set, PostgreSQL (or XATM_CRASH_DECISION_SOURCE) keeps the decisions
 // in that table. With XATM_CRASH_LOG_TABLE set, the decision log is that table of PostgreSQL's
 // database (xatm/postgresql/decision_log.h) instead of LOG_DIR, and every worker takes the node
-// over (as a TM started on another machine after the node's death). PHASE_THREADS = 0
+// over (as a TM started on another machine after the node's death); XATM_CRASH_LOG_CONNINFO
+// puts it in another server's database. PHASE_THREADS = 0
 // runs the branches of each phase one after the other, so that "between the two prepares" and
-// "between the two commits" are distinct moments a crash point can hit.
+// "between the two commits" are distinct moments a crash point can hit. XATM_CRASH_RECOVERY_MS
+// turns the background recovery pass on.
 // Exit: 0 done, 2 usage or setup error, 86 crashed at a point.
 #include <cppconn/exception.h>
 #include <cppconn/resultset.h>
@@ -110,6 +112,13 @@ void transfer(TransactionManager& tm, std::mt19937& random, std::int64_t id, int
   const int from = account(random), to = account(random);
   const Kind kind = pick_kind(random);
   Result<Transaction> tx = tm.begin(std::chrono::seconds(5));
+  // While the decision log is down, begin() refuses: wait for it (up to 20 s) as an application
+  // would retry, unless another owner took the node, which is for good.
+  for (int wait = 0; !tx.ok() && wait < 400; ++wait) {
+    if (tx.status().message().find("taken over") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    tx = tm.begin(std::chrono::seconds(5));
+  }
   if (!tx.ok()) return;
   const bool uses_mariadb = kind != Kind::kPostgresqlOnly;
   const bool writes_mariadb = uses_mariadb && kind != Kind::kLoneWriter;
@@ -173,7 +182,14 @@ int run(int argc, char** argv) {
   const unsigned seed = static_cast<unsigned>(std::stoul(argv[5]));
   Options options{.node_name = argv[1], .log_dir = argv[2]};
   options.default_timeout = std::chrono::seconds(5);
+  // No background recovery (each incarnation's start() recovers), unless a test asks for it:
+  // XATM_CRASH_RECOVERY_MS sets the interval, with a grace of one second (a TM that keeps
+  // running after its log database came back finishes its own transactions in doubt).
   options.recovery_interval = std::chrono::milliseconds::zero();
+  if (const char* interval = std::getenv("XATM_CRASH_RECOVERY_MS")) {  // NOLINT(concurrency-mt-unsafe)
+    options.recovery_interval = std::chrono::milliseconds(std::stoi(interval));
+    options.recovery_grace = std::chrono::seconds(1);
+  }
   options.phase2_retry_window = std::chrono::seconds(5);
   options.phase_threads = static_cast<std::size_t>(std::stoul(argv[6]));
   // One incarnation: the TransactionManager over both data sources, started. An operator's
@@ -185,7 +201,10 @@ int run(int argc, char** argv) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (const char* table = std::getenv("XATM_CRASH_LOG_TABLE")) {  // NOLINT(concurrency-mt-unsafe)
-      postgresql::LogOptions log_options{.database = {.name = "decision-log", .conninfo = servers->pg_conninfo},
+      const char* log_conninfo = std::getenv("XATM_CRASH_LOG_CONNINFO");  // NOLINT(concurrency-mt-unsafe)
+      postgresql::LogOptions log_options{.database = {.name = "decision-log",
+                                                      .conninfo = log_conninfo != nullptr ? log_conninfo
+                                                                                          : servers->pg_conninfo},
                                          .table = table,
                                          .node = options.node_name,
                                          .take_over = true};
