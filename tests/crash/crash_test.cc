@@ -276,6 +276,25 @@ int env_int(const char* name, int fallback) {
   return value != nullptr ? std::atoi(value) : fallback;
 }
 
+ServerSettings test_servers() {
+  return {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"), test_setting("MYSQL_PASSWORD"),
+          test_setting("MYSQL_DATABASE"), test_setting("PG_CONNINFO")};
+}
+
+// Recovers `node` as a new incarnation would (a worker without transfers), until nothing of it
+// is prepared or 30 passes went by; how many branches are left (-1 when a pass failed).
+int recover_until_clean(CrashHarness& harness, Bank& bank, const std::string& node, unsigned seed) {
+  for (int pass = 0; pass < 30; ++pass) {
+    if (harness.worker(0, seed, "").failed()) return -1;
+    Result<int> prepared = bank.prepared_of_node(node);
+    if (!prepared.ok()) return -1;
+    if (*prepared == 0) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  Result<int> prepared = bank.prepared_of_node(node);
+  return prepared.ok() ? *prepared : -1;
+}
+
 // The crash loop: `iterations` workers crashed at `points` (each in turn, then SIGKILL at a
 // random time, then a random point with a crash in the first recovery too), each followed by
 // recovery and the invariants. `decision_table`: PostgreSQL's, empty for none.
@@ -286,9 +305,7 @@ void run_crash_loop(const std::vector<std::string>& kCrashPoints, const std::str
   const auto first_seed = static_cast<unsigned>(env_int(
       "XATM_CRASH_SEED", static_cast<int>(std::chrono::system_clock::now().time_since_epoch().count() % 100000)));
   std::cout << "crash test: " << iterations << " iterations from seed " << first_seed << std::endl;
-  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                         test_setting("PG_CONNINFO")};
+  const ServerSettings servers = test_servers();
   Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
   ASSERT_TRUE(bank.ok()) << bank.status().to_string();
   ASSERT_TRUE((*bank)->reset().ok());
@@ -392,8 +409,7 @@ class DecisionTableCrash {
       : node_(node),
         log_dir_((std::filesystem::temp_directory_path() / (node + "-log")).string()),
         harness_(node, log_dir_, kDecisionTable) {
-    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"), test_setting("MYSQL_PASSWORD"),
-                test_setting("MYSQL_DATABASE"), test_setting("PG_CONNINFO")};
+    servers_ = test_servers();
     Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
     EXPECT_TRUE(bank.ok()) << bank.status().to_string();
     bank_ = std::move(*bank);
@@ -512,9 +528,7 @@ TEST(CrashTest, TransfersSurviveCrashesAndTakeoversWithThePostgresqlLog) {
 // more: its transactions end rolled back or unknown, never committed without a durable
 // decision, and the invariants hold once everything is recovered.
 TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
-  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                         test_setting("PG_CONNINFO")};
+  const ServerSettings servers = test_servers();
   Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
   ASSERT_TRUE(bank.ok()) << bank.status().to_string();
   ASSERT_TRUE((*bank)->reset().ok());
@@ -563,15 +577,7 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
       FAIL() << "round " << round << ": the zombie did not end within 100 recovery passes";
     }
     EXPECT_TRUE(WIFEXITED(status)) << "the zombie ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    int left = -1;
-    for (int pass = 0; pass < 30 && left != 0; ++pass) {
-      ASSERT_FALSE(harness.worker(0, seed, "").failed());
-      Result<int> prepared = (*bank)->prepared_of_node(node);
-      ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
-      left = *prepared;
-      if (left != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_EQ(left, 0) << "round " << round;
+    EXPECT_EQ(recover_until_clean(harness, **bank, node, seed), 0) << "round " << round;
     Result<std::int64_t> total = (*bank)->total();
     ASSERT_TRUE(total.ok()) << total.status().to_string();
     EXPECT_EQ(*total, kExpectedTotal) << "round " << round;
@@ -592,9 +598,7 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
 // up: no acknowledged decision is lost, the TM refuses new transactions while the log is down
 // and takes them again once it is back, and recovery finishes what was in doubt.
 TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
-  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                         test_setting("PG_CONNINFO")};
+  const ServerSettings servers = test_servers();
   Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
   ASSERT_TRUE(bank.ok()) << bank.status().to_string();
   ASSERT_TRUE((*bank)->reset().ok());
@@ -623,15 +627,7 @@ TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
   int committed_after = 0;
   for (std::string id, where, told; outcomes >> id >> where >> told;) committed_after += told == "C" ? 1 : 0;
   EXPECT_GT(committed_after, 0) << "no transaction committed once the log database was back";
-  int left = -1;
-  for (int pass = 0; pass < 30 && left != 0; ++pass) {
-    ASSERT_FALSE(harness.worker(0, 4242, "").failed());
-    Result<int> prepared = (*bank)->prepared_of_node(node);
-    ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
-    left = *prepared;
-    if (left != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_EQ(left, 0);
+  EXPECT_EQ(recover_until_clean(harness, **bank, node, 4242), 0);
   Result<std::int64_t> total = (*bank)->total();
   ASSERT_TRUE(total.ok()) << total.status().to_string();
   EXPECT_EQ(*total, kExpectedTotal);
@@ -647,9 +643,7 @@ TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
 // presume abort for branches prepared before that log was born; the log that holds their
 // decisions finishes them.
 TEST(TakeoverTest, AFreshDatabaseLogNeverPresumesAbortForOlderBranches) {
-  ServerSettings servers{test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                         test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                         test_setting("PG_CONNINFO")};
+  const ServerSettings servers = test_servers();
   Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
   ASSERT_TRUE(bank.ok()) << bank.status().to_string();
   ASSERT_TRUE((*bank)->reset().ok());

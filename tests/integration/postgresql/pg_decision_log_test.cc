@@ -1,7 +1,7 @@
-// The decision log's contract (xatm/decision_log.h), one suite over both backends: the file log
-// and the PostgreSQL log on the test server. Then what only the PostgreSQL backend promises
-// (xatm/postgresql/decision_log.h): group commit in one statement, ownership by epoch, takeover,
-// the fence on a zombie owner, and coming back after its database restarted.
+// The PostgreSQL decision log on the test server: the contract suite every backend passes
+// (testing/log/decision_log_contract.h, which the file log passes in tests/unit), then what only
+// this backend promises (xatm/postgresql/decision_log.h): group commit in one statement,
+// ownership by epoch, takeover, the fence on a zombie owner, and coming back after a failure.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 
 #include "pg_decision_log.h"
 #include "pg_test_util.h"
+#include "testing/log/decision_log_contract.h"
 #include "testing/log/log_test_util.h"
 #include "xatm/decision_log.h"
 #include "xatm/postgresql/decision_log.h"
@@ -23,8 +24,8 @@
 namespace xatm::postgresql::testing {
 namespace {
 
-using xatm::internal::testing::scaled_rounds;
-using xatm::internal::testing::TempDir;
+using xatm::internal::testing::DecisionLogContractTest;
+using xatm::internal::testing::LogBackend;
 using xatm::internal::testing::test_commit;
 using xatm::internal::testing::test_global;
 using xatm::internal::testing::test_heuristic;
@@ -37,24 +38,6 @@ std::string fresh_node() {
   return "contract-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
 }
 
-// One backend: opens the same node's log as a restarted TM would.
-class Backend {
- public:
-  virtual ~Backend() = default;
-  virtual Result<std::unique_ptr<DecisionLog>> open() = 0;
-};
-
-class FileBackend final : public Backend {
- public:
-  Result<std::unique_ptr<DecisionLog>> open() override {
-    return open_file_log({.dir = dir_.path() + "/log", .create_if_missing = true, .node_name = node_});
-  }
-
- private:
-  TempDir dir_;
-  std::string node_ = fresh_node();
-};
-
 LogOptions pg_log_options(const std::string& node) {
   LogOptions options;
   options.database.name = "decision-log";
@@ -64,7 +47,7 @@ LogOptions pg_log_options(const std::string& node) {
   return options;
 }
 
-class PgBackend final : public Backend {
+class PgLogOpener final : public xatm::internal::testing::LogOpener {
  public:
   Result<std::unique_ptr<DecisionLog>> open() override { return make_decision_log(pg_log_options(node_)); }
 
@@ -72,145 +55,20 @@ class PgBackend final : public Backend {
   std::string node_ = fresh_node();
 };
 
-class DecisionLogContractTest : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    if (GetParam() == "file") {
-      backend_ = std::make_unique<FileBackend>();
-    } else {
-      backend_ = std::make_unique<PgBackend>();
-    }
+INSTANTIATE_TEST_SUITE_P(Postgresql, DecisionLogContractTest,
+                         ::testing::Values(LogBackend{"postgresql", [] { return std::make_unique<PgLogOpener>(); }}),
+                         xatm::internal::testing::log_backend_name);
+
+// Asks the log's health until it is OK (it heals at most once a second), for up to 30 s.
+Status wait_until_healthy(DecisionLog& log) {
+  Status health = log.health();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!health.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    health = log.health();
   }
-
-  std::unique_ptr<DecisionLog> open_ok() {
-    Result<std::unique_ptr<DecisionLog>> log = backend_->open();
-    EXPECT_TRUE(log.ok()) << log.status().to_string();
-    return log.ok() ? std::move(log).value() : nullptr;
-  }
-
-  std::unique_ptr<Backend> backend_;
-};
-
-TEST_P(DecisionLogContractTest, ReopeningKeepsOpenDecisionsAndHeuristics) {
-  {
-    auto log = open_ok();
-    ASSERT_NE(log, nullptr);
-    EXPECT_TRUE(log->open_decisions().empty());
-    ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
-    ASSERT_TRUE(log->log_commit(test_commit(2, 3)).ok());
-    ASSERT_TRUE(log->log_heuristic(test_heuristic(2, XA_HEURCOM)).ok());
-    ASSERT_TRUE(log->log_commit(test_commit(3, 1)).ok());
-    ASSERT_TRUE(log->log_heuristic(test_heuristic(3, XA_HEURHAZ)).ok());
-    ASSERT_TRUE(log->log_heuristic(test_heuristic(4)).ok());  // no COMMIT: a rolled back one
-    ASSERT_TRUE(log->log_done(test_global(1)).ok());
-    ASSERT_TRUE(log->log_done(test_global(3)).ok());  // also ends transaction 3's heuristic
-    EXPECT_TRUE(log->health().ok());
-  }
-  auto log = open_ok();
-  ASSERT_NE(log, nullptr);
-  EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(2, 3)});
-  EXPECT_EQ(log->open_heuristics(),
-            (std::vector<HeuristicRecord>{test_heuristic(2, XA_HEURCOM), test_heuristic(4)}));
-  ASSERT_TRUE(log->log_done(test_global(2)).ok());
-  ASSERT_TRUE(log->log_forget(test_heuristic(4).branch).ok());
-  ASSERT_TRUE(log->log_commit(test_commit(5, 0)).ok());  // a decision without branches
-  log.reset();
-  log = open_ok();
-  EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(5, 0)});
-  EXPECT_TRUE(log->open_heuristics().empty());
+  return health;
 }
-
-TEST_P(DecisionLogContractTest, OpenDecisionsAreInLogOrder) {
-  auto log = open_ok();
-  for (int n : {5, 1, 4, 2, 3}) ASSERT_TRUE(log->log_commit(test_commit(n)).ok());
-  ASSERT_TRUE(log->log_done(test_global(4)).ok());
-  const std::vector<CommitRecord> expected{test_commit(5), test_commit(1), test_commit(2), test_commit(3)};
-  EXPECT_EQ(log->open_decisions(), expected);
-  log.reset();
-  EXPECT_EQ(open_ok()->open_decisions(), expected);
-}
-
-TEST_P(DecisionLogContractTest, RepeatedCommitIsIdempotentAndAConflictingOneRefused) {
-  auto log = open_ok();
-  ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
-  EXPECT_TRUE(log->log_commit(test_commit(1)).ok());
-  EXPECT_EQ(log->log_commit(test_commit(1, 5)).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(1)});
-  EXPECT_TRUE(log->health().ok());  // a refused record does not break the log
-  CommitRecord bad = test_commit(2);
-  bad.global = bad.global.branch(7);
-  EXPECT_EQ(log->log_commit(bad).code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(log->health().ok());
-}
-
-TEST_P(DecisionLogContractTest, ASecondOpenerIsRefusedWhileTheFirstIsOpen) {
-  auto first = open_ok();
-  ASSERT_NE(first, nullptr);
-  Result<std::unique_ptr<DecisionLog>> second = backend_->open();
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition) << second.status().to_string();
-  EXPECT_TRUE(first->log_commit(test_commit(1)).ok());  // the refusal changed nothing
-  first.reset();
-  auto third = open_ok();
-  ASSERT_NE(third, nullptr);
-  EXPECT_EQ(third->open_decisions(), std::vector<CommitRecord>{test_commit(1)});
-}
-
-TEST_P(DecisionLogContractTest, BirthAndSequenceLimitSurviveReopening) {
-  auto log = open_ok();
-  ASSERT_NE(log, nullptr);
-  const auto born = log->birth();
-  EXPECT_LE(born, std::chrono::system_clock::now());
-  EXPECT_GT(born, std::chrono::system_clock::now() - std::chrono::minutes(5));
-  ASSERT_TRUE(log->reserve_sequences(log->sequence_limit() + 1000).ok());
-  const std::uint64_t limit = log->sequence_limit();
-  EXPECT_TRUE(log->reserve_sequences(limit - 1).ok());  // never lowers it
-  EXPECT_EQ(log->sequence_limit(), limit);
-  log.reset();
-  log = open_ok();
-  EXPECT_EQ(log->birth(), born);
-  EXPECT_EQ(log->sequence_limit(), limit);
-}
-
-TEST_P(DecisionLogContractTest, ConcurrentAppendsFromManyThreadsAllLand) {
-  auto log = open_ok();
-  ASSERT_NE(log, nullptr);
-  constexpr int kThreads = 8;
-  const int per_thread = scaled_rounds(40);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&log, t, per_thread] {
-      for (int i = 0; i < per_thread; ++i) {
-        const int n = t * 1000 + i;
-        EXPECT_TRUE(log->log_commit(test_commit(n)).ok());
-        if (i % 2 == 0) {
-          EXPECT_TRUE(log->log_done(test_global(n)).ok());
-        }
-        if (i % 5 == 0) {  // after the DONE for even i: such a heuristic stays open
-          EXPECT_TRUE(log->log_heuristic(test_heuristic(n)).ok());
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  const std::vector<CommitRecord> decisions = log->open_decisions();
-  const std::vector<HeuristicRecord> heuristics = log->open_heuristics();
-  std::set<Xid> open;
-  for (const CommitRecord& record : decisions) open.insert(record.global);
-  std::set<Xid> expected;
-  for (int t = 0; t < kThreads; ++t) {
-    for (int i = 1; i < per_thread; i += 2) expected.insert(test_global(t * 1000 + i));
-  }
-  EXPECT_EQ(open, expected);
-  EXPECT_EQ(heuristics.size(), static_cast<std::size_t>(kThreads * ((per_thread + 4) / 5)));
-  log.reset();
-  log = open_ok();
-  EXPECT_EQ(log->open_decisions(), decisions);  // the same, in the same order
-  EXPECT_EQ(log->open_heuristics(), heuristics);
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, DecisionLogContractTest, ::testing::Values("file", "postgresql"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // What only the PostgreSQL backend promises.
 class PgDecisionLogTest : public ::testing::Test {
@@ -317,12 +175,7 @@ TEST_F(PgDecisionLogTest, ALogWhoseDatabaseRestartedComesBackWithItsRecords) {
   ASSERT_TRUE(xatm::testing::run_test_servers("restart postgresql").ok());
   const Status failed = log->log_commit(test_commit(2));
   EXPECT_FALSE(failed.ok());  // the session did not survive the restart
-  Status health = log->health();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!health.ok() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    health = log->health();
-  }
+  const Status health = wait_until_healthy(*log);
   ASSERT_TRUE(health.ok()) << health.to_string();
   EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(1)});
   EXPECT_TRUE(log->log_commit(test_commit(3)).ok());
@@ -346,12 +199,7 @@ TEST_F(PgDecisionLogTest, ALogWhoseStatementFailedHealsAndKeepsItsDoneRecordsClo
   const Status failed = log->log_commit(test_commit(3));
   ASSERT_TRUE(admin_.exec(std::string("ALTER TABLE ") + kTable + " DROP CONSTRAINT xatm_test_refuse").ok());
   EXPECT_EQ(failed.code(), StatusCode::kIOError) << failed.to_string();
-  Status health = log->health();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!health.ok() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    health = log->health();
-  }
+  const Status health = wait_until_healthy(*log);
   ASSERT_TRUE(health.ok()) << health.to_string();
   EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(2)});
   EXPECT_TRUE(log->log_commit(test_commit(4)).ok());  // carries transaction 1's deletion
