@@ -523,17 +523,29 @@ TEST(CrashTest, TransfersSurviveCrashesAndTakeoversWithThePostgresqlLog) {
   run_crash_loop(kDatabaseLogCrashPoints, "", "postgresql", kLogTable);
 }
 
+// The takeover tests: each starts from a fresh bank (balances, ledgers) in both databases.
+class TakeoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<Bank>> bank = Bank::open(test_servers());
+    ASSERT_TRUE(bank.ok()) << bank.status().to_string();
+    bank_ = std::move(*bank);
+    ASSERT_TRUE(bank_->reset().ok());
+  }
+  static std::string log_dir_of(const std::string& node) {
+    return (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  }
+
+  std::unique_ptr<Bank> bank_;
+};
+
 // A zombie owner: the worker is paused (SIGSTOP) under load, another process takes the node
 // over and resolves what it left, then the worker goes on (SIGCONT). It must decide nothing
 // more: its transactions end rolled back or unknown, never committed without a durable
 // decision, and the invariants hold once everything is recovered.
-TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
-  const ServerSettings servers = test_servers();
-  Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
-  ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-  ASSERT_TRUE((*bank)->reset().ok());
+TEST_F(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
   const std::string node = "zombie-" + std::to_string(getpid());
-  const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  const std::string log_dir = log_dir_of(node);
   CrashHarness harness(node, log_dir);
   harness.use_database_log(kLogTable);
   std::filesystem::remove(harness.outcomes_path());
@@ -546,7 +558,7 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
     ASSERT_GT(zombie, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(400 + 150 * round));
     ASSERT_EQ(kill(zombie, SIGSTOP), 0);
-    Result<int> prepared_at_pause = (*bank)->prepared_of_node(node);
+    Result<int> prepared_at_pause = bank_->prepared_of_node(node);
     ASSERT_TRUE(prepared_at_pause.ok()) << prepared_at_pause.status().to_string();
     paused_with_work += *prepared_at_pause > 0 ? 1 : 0;
     // The takeover: a TM of the node started elsewhere (ends the zombie's log session, bumps
@@ -558,7 +570,7 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
     longest_takeover = std::max(longest_takeover, takeover_ms);
     ASSERT_FALSE(takeover.failed()) << "takeover failed, round " << round;
     // Before the zombie resumes, the takeover alone has resolved everything in doubt.
-    Result<int> after_takeover = (*bank)->prepared_of_node(node);
+    Result<int> after_takeover = bank_->prepared_of_node(node);
     ASSERT_TRUE(after_takeover.ok()) << after_takeover.status().to_string();
     EXPECT_EQ(*after_takeover, 0) << "round " << round << ": the takeover left branches prepared";
     ASSERT_EQ(kill(zombie, SIGCONT), 0);
@@ -577,11 +589,11 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
       FAIL() << "round " << round << ": the zombie did not end within 100 recovery passes";
     }
     EXPECT_TRUE(WIFEXITED(status)) << "the zombie ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    EXPECT_EQ(recover_until_clean(harness, **bank, node, seed), 0) << "round " << round;
-    Result<std::int64_t> total = (*bank)->total();
+    EXPECT_EQ(recover_until_clean(harness, *bank_, node, seed), 0) << "round " << round;
+    Result<std::int64_t> total = bank_->total();
     ASSERT_TRUE(total.ok()) << total.status().to_string();
     EXPECT_EQ(*total, kExpectedTotal) << "round " << round;
-    EXPECT_EQ(ledger_violations(**bank, harness.outcomes_path()), std::vector<std::string>{}) << "round " << round;
+    EXPECT_EQ(ledger_violations(*bank_, harness.outcomes_path()), std::vector<std::string>{}) << "round " << round;
   }
   std::map<char, int> told = count_outcomes(harness.outcomes_path());
   std::cout << "takeover test: " << rounds << " rounds, " << paused_with_work
@@ -597,13 +609,9 @@ TEST(TakeoverTest, AZombieOwnerDecidesNothingAfterATakeover) {
 // max_prepared_transactions = 0 one: the log needs no prepared transaction), the data sources
 // up: no acknowledged decision is lost, the TM refuses new transactions while the log is down
 // and takes them again once it is back, and recovery finishes what was in doubt.
-TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
-  const ServerSettings servers = test_servers();
-  Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
-  ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-  ASSERT_TRUE((*bank)->reset().ok());
+TEST_F(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
   const std::string node = "logdb-" + std::to_string(getpid());
-  const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  const std::string log_dir = log_dir_of(node);
   CrashHarness harness(node, log_dir);
   harness.use_database_log(kLogTable, test_setting("PG_NOPREPARE_CONNINFO"));
   // The transactions whose decision was in flight when the log database died end unknown and
@@ -627,11 +635,11 @@ TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
   int committed_after = 0;
   for (std::string id, where, told; outcomes >> id >> where >> told;) committed_after += told == "C" ? 1 : 0;
   EXPECT_GT(committed_after, 0) << "no transaction committed once the log database was back";
-  EXPECT_EQ(recover_until_clean(harness, **bank, node, 4242), 0);
-  Result<std::int64_t> total = (*bank)->total();
+  EXPECT_EQ(recover_until_clean(harness, *bank_, node, 4242), 0);
+  Result<std::int64_t> total = bank_->total();
   ASSERT_TRUE(total.ok()) << total.status().to_string();
   EXPECT_EQ(*total, kExpectedTotal);
-  EXPECT_EQ(ledger_violations(**bank, harness.outcomes_path()), std::vector<std::string>{});
+  EXPECT_EQ(ledger_violations(*bank_, harness.outcomes_path()), std::vector<std::string>{});
   std::map<char, int> told = count_outcomes(harness.outcomes_path());
   std::cout << "log database killed: commit() answered committed " << told['C'] << " (" << committed_after
             << " after the restart), rolled back " << told['R'] << ", otherwise " << told['U'] << std::endl;
@@ -642,33 +650,29 @@ TEST(TakeoverTest, TheLogDatabaseKilledUnderLoadLosesNoAcknowledgedDecision) {
 // nothing of the node's past (a new table: another database by mistake, a lost one) must never
 // presume abort for branches prepared before that log was born; the log that holds their
 // decisions finishes them.
-TEST(TakeoverTest, AFreshDatabaseLogNeverPresumesAbortForOlderBranches) {
-  const ServerSettings servers = test_servers();
-  Result<std::unique_ptr<Bank>> bank = Bank::open(servers);
-  ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-  ASSERT_TRUE((*bank)->reset().ok());
+TEST_F(TakeoverTest, AFreshDatabaseLogNeverPresumesAbortForOlderBranches) {
   const std::string node = "birth-" + std::to_string(getpid());
-  const std::string log_dir = (std::filesystem::temp_directory_path() / (node + "-log")).string();
+  const std::string log_dir = log_dir_of(node);
   std::filesystem::remove_all(log_dir);
   CrashHarness file_log(node, log_dir);
   std::filesystem::remove(file_log.outcomes_path());
   // Branches prepared, their decision not yet written: only the file log can tell their fate.
   ASSERT_TRUE(file_log.worker(10, 77, "decision.before_log:1", std::chrono::milliseconds::zero(), 0).crashed());
-  Result<int> prepared = (*bank)->prepared_of_node(node);
+  Result<int> prepared = bank_->prepared_of_node(node);
   ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
   ASSERT_GT(*prepared, 0);
   const std::string fresh_table = "xatm_birth_log_" + std::to_string(getpid());
   CrashHarness fresh(node, log_dir);
   fresh.use_database_log(fresh_table);
   ASSERT_FALSE(fresh.worker(0, 77, "").failed());
-  Result<int> still = (*bank)->prepared_of_node(node);
+  Result<int> still = bank_->prepared_of_node(node);
   ASSERT_TRUE(still.ok()) << still.status().to_string();
   EXPECT_EQ(*still, *prepared) << "a log born after them presumed abort for older branches";
   ASSERT_FALSE(file_log.worker(0, 77, "").failed());  // the node's own log finishes them
-  EXPECT_EQ((*bank)->prepared_of_node(node).value(), 0);
-  EXPECT_EQ((*bank)->total().value(), kExpectedTotal);
-  EXPECT_EQ(ledger_violations(**bank, file_log.outcomes_path()), std::vector<std::string>{});
-  PGconn* pg = PQconnectdb(servers.pg_conninfo.c_str());
+  EXPECT_EQ(bank_->prepared_of_node(node).value(), 0);
+  EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+  EXPECT_EQ(ledger_violations(*bank_, file_log.outcomes_path()), std::vector<std::string>{});
+  PGconn* pg = PQconnectdb(test_servers().pg_conninfo.c_str());
   PQclear(PQexec(pg, ("DROP TABLE IF EXISTS " + fresh_table + ", " + fresh_table + "_nodes").c_str()));
   PQfinish(pg);
   std::filesystem::remove_all(log_dir);
