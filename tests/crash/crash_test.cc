@@ -114,19 +114,9 @@ class CrashHarness {
     std::vector<std::string> args = {XATM_RECOVER_TOOL, "run", "--config", config};
     if (force) args.insert(args.end(), {"--force", "--grace-seconds", "1"});
     if (!force && !log_table_.empty()) args.push_back("--take-over");
-    std::vector<std::string> env = environment("");
-    std::vector<char*> argv, envp;
-    for (std::string& a : args) argv.push_back(a.data());
-    for (std::string& e : env) envp.push_back(e.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
     pid_t pid = 0;
-    posix_spawn_file_actions_t quiet;  // its report goes to /dev/null; the oracle checks the data
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    const int spawned = posix_spawn(&pid, argv[0], &quiet, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&quiet);
+    // Its report goes to /dev/null; the oracle checks the data.
+    const int spawned = spawn(args, environment(""), /*quiet=*/true, pid);
     if (spawned != 0) return -1000 - spawned;  // could not start it (errno)
     int status = 0;
     waitpid(pid, &status, 0);
@@ -163,21 +153,33 @@ class CrashHarness {
     std::vector<std::string> args = {XATM_CRASH_WORKER, node_, log_dir_, std::to_string(transfers),
                                      "4", std::to_string(seed), std::to_string(phase_threads),
                                      outcomes_path()};
-    std::vector<std::string> env = environment(crash_at);
-    std::vector<char*> argv, envp;
-    for (std::string& a : args) argv.push_back(a.data());
-    for (std::string& e : env) envp.push_back(e.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
     pid_t pid = 0;
-    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) return -1;
-    return pid;
+    return spawn(args, environment(crash_at), /*quiet=*/false, pid) == 0 ? pid : -1;
   }
 
   // Where every worker appends what each commit() answered.
   std::string outcomes_path() const { return log_dir_ + ".outcomes"; }
 
  private:
+  // posix_spawn of args[0] with `args` and `env`; `quiet` sends its stdout and stderr to
+  // /dev/null. 0 or posix_spawn's errno.
+  static int spawn(std::vector<std::string> args, std::vector<std::string> env, bool quiet, pid_t& pid) {
+    std::vector<char*> argv, envp;
+    for (std::string& a : args) argv.push_back(a.data());
+    for (std::string& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (quiet) {
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+      posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    }
+    const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    return spawned;
+  }
+
   std::vector<std::string> environment(const std::string& crash_at) const {
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {

@@ -14,7 +14,11 @@ namespace {
 class FileLogOpener final : public LogOpener {
  public:
   Result<std::unique_ptr<DecisionLog>> open() override {
-    return open_file_log({.dir = dir_.path() + "/log", .create_if_missing = true, .node_name = "contract-node"});
+    // Small segments: the suite's concurrent appends rotate segments too.
+    return open_file_log({.dir = dir_.path() + "/log",
+                          .create_if_missing = true,
+                          .node_name = "contract-node",
+                          .max_segment_bytes = 4096});
   }
 
  private:
