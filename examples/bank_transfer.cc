@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
             << "bank_transfer: MariaDB total=" << mariadb_total << " PostgreSQL total="
             << postgres_total << " sum=" << total << " expected=" << expected
             << (total == expected ? " (consistent)" : " (INCONSISTENT)") << "\n"
-            << "bank_transfer: commit latency p50=" << stats.commit_p50_us
-            << " us p99=" << stats.commit_p99_us << " us\n";
+            << "bank_transfer: transaction manager: begun=" << stats.begun
+            << " committed=" << stats.committed << " rolled_back=" << stats.rolled_back
+            << " one_phase=" << stats.one_phase << " unknown=" << stats.unknown << "\n";
   return total == expected && other == 0 ? 0 : 1;
 }

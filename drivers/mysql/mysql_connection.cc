@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <exception>
 #include <thread>
 #include <utility>
@@ -31,6 +33,10 @@ constexpr std::chrono::milliseconds kKilledHolderPatience{2000};
 // transaction, the last part of the detach window (mysql_branch_tag.h); no query shows that
 // moment, so the wait ends with a grace far longer than those statements take.
 constexpr std::chrono::milliseconds kTeardownGrace{50};
+// How long end_session() waits for a killed session to finish rolling back.
+constexpr std::chrono::milliseconds kKilledSessionPatience{1000};
+// ER_NO_SUCH_THREAD: KILL of a session that has ended.
+constexpr int kNoSuchThread = 1094;
 
 bool completes_branch(Verb verb) {
   return verb == Verb::kCommit || verb == Verb::kCommitOnePhase || verb == Verb::kRollback;
@@ -331,6 +337,38 @@ XaReply MysqlConnection::check_recover(const Xid& xid, XaReply reply) {
   reply.detail += "; XA RECOVER lists it: still attached to another session (retry once that "
                   "session has ended)";
   return reply;
+}
+
+std::string MysqlConnection::session_key() const {
+  return std::to_string(self_.connection_id) + "@" + std::to_string(self_.server_started);
+}
+
+Status MysqlConnection::end_session(std::string_view key) {
+  BranchHolder other;
+  const std::string text(key);
+  if (std::sscanf(text.c_str(), "%" SCNu64 "@%" SCNu32, &other.connection_id,
+                  &other.server_started) != 2) {
+    return invalid_argument_error(where() + ": '" + text + "' names no session");
+  }
+  if (!usable_) return unavailable_error(where() + " was lost");
+  // After a restart the session is gone, and its id may name another one.
+  if (!same_server_run(other.server_started, self_.server_started)) return Status();
+  const std::string session = "session " + std::to_string(other.connection_id);
+  ServerSessions sessions(*connection_);
+  auto failed = [&](const std::string& what, const SqlError& error) {
+    if (is_connection_lost(error)) usable_ = false;
+    return unavailable_error(where() + ": " + what + " " + session + ": " + describe(error));
+  };
+  if (auto error = sessions.kill(other.connection_id); error && error->code != kNoSuchThread) {
+    return failed("KILL", *error);
+  }
+  ServerSessions::Lookup lookup = sessions.wait_until_gone(other.connection_id, kKilledSessionPatience);
+  if (lookup.error) return failed("PROCESSLIST after KILL of", *lookup.error);
+  if (lookup.present) {
+    return unavailable_error(where() + ": " + session + " was killed but has not ended after " +
+                             std::to_string(kKilledSessionPatience.count()) + " ms");
+  }
+  return Status();
 }
 
 std::optional<XaReply> MysqlConnection::settle_holder(const Xid& xid) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mysql_branch_tag.h"
@@ -61,6 +62,13 @@ class MysqlConnection final : public XaConnection {
   // This session's identity (mysql_branch_tag.h), carried by every branch it starts.
   [[nodiscard]] std::vector<std::uint8_t> branch_tag() const override;
 
+  // "<CONNECTION_ID()>@<server start>", for end_session() on another session (the reaper).
+  [[nodiscard]] std::string session_key() const override;
+  // KILL CONNECTION of the session `key` names (one of this user's, so no privilege is needed),
+  // then waits until PROCESSLIST no longer shows it: by then MariaDB has rolled back its open
+  // branch and released its locks. OK when the session is gone already (or the server
+  // restarted since, which ended it).
+  Status end_session(std::string_view key) override;
   // The Connector/C++ session, for the application's SQL inside the branch.
   sql::Connection& sql_connection() { return *connection_; }
   // The server's CONNECTION_ID() of this session.

@@ -1,6 +1,9 @@
 #include "pg_connection.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "xatm/driver/logging.h"
 #include "pg_gid.h"
@@ -16,6 +19,8 @@ constexpr const char* kRecoverSql =
 
 // How many skipped gids recover() quotes in its detail.
 constexpr int kMaxQuotedGids = 10;
+// How long end_session() waits for a terminated backend to finish rolling back and exit.
+constexpr std::chrono::milliseconds kEndedSessionPatience{1000};
 
 std::string failed_sqlstate(const std::string& sqlstate) {
   return sqlstate.empty() ? "a statement of the branch failed"
@@ -23,6 +28,35 @@ std::string failed_sqlstate(const std::string& sqlstate) {
 }
 
 }  // namespace
+
+Status PgConnection::end_session(std::string_view key) {
+  const std::size_t at = key.find('@');
+  if (at == std::string_view::npos) {
+    return invalid_argument_error("data source '" + session_->data_source() + "': '" +
+                                  std::string(key) + "' names no session");
+  }
+  if (session_->lost()) return unavailable_error(lost_reply(XAER_RMFAIL).detail);
+  // Parameters, as the key comes from elsewhere; pid and start so that a pid reused by a new
+  // backend is never ended.
+  const std::vector<std::string> session{std::string(key.substr(0, at)), std::string(key.substr(at + 1))};
+  const std::string match =
+      " FROM pg_stat_activity WHERE pid = $1::integer AND "
+      "(extract(epoch FROM backend_start) * 1000000)::bigint = $2::bigint";
+  const std::string where = "data source '" + session_->data_source() + "': session " + session[0];
+  PgAnswer ended = session_->exec_params("SELECT pg_terminate_backend(pid)" + match, session);
+  if (!ended.ok) return unavailable_error(where + ": pg_terminate_backend: " + ended.describe());
+  const auto give_up = std::chrono::steady_clock::now() + kEndedSessionPatience;
+  for (;;) {
+    PgAnswer alive = session_->exec_params("SELECT 1" + match, session);
+    if (!alive.ok) return unavailable_error(where + ": pg_stat_activity: " + alive.describe());
+    if (PQntuples(alive.result.get()) == 0) return Status();
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return unavailable_error(where + " was terminated but has not ended after " +
+                               std::to_string(kEndedSessionPatience.count()) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 PgConnection::PgConnection(std::unique_ptr<PgSession> session,
                            std::shared_ptr<PgDecisionTable> decisions)

@@ -71,6 +71,13 @@ class PgConnection : public XaConnection {
   void send_commit(const Xid& xid) override;
   XaReply receive_reply() override;
 
+  // "<backend pid>@<backend start>" (PgSession::key), for end_session() on another session.
+  [[nodiscard]] std::string session_key() const override { return session_->key(); }
+  // pg_terminate_backend() of the session `key` names, then waits until pg_stat_activity no
+  // longer shows it: by then PostgreSQL has rolled back its open transaction and released its
+  // locks. The same role may end its own sessions without privilege. OK when it is gone already.
+  Status end_session(std::string_view key) override;
+
   // The libpq handle the application runs its SQL on. Owned by this object.
   [[nodiscard]] PGconn* native() const { return session_->native(); }
 

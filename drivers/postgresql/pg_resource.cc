@@ -11,14 +11,21 @@ namespace xatm::postgresql::internal {
 namespace {
 
 // SHOW max_prepared_transactions > 0, or a kFailedPrecondition that says what to change.
-Status check_prepared_transactions(PgSession& session, const std::string& where) {
-  PgAnswer answer = session.exec("SHOW max_prepared_transactions");
+// Checks max_prepared_transactions and reads the session's key (PgSession::key), in one round
+// trip. The key's start time is in microseconds since the epoch, so that it reads the same
+// whatever a session's DateStyle or TimeZone.
+Status check_session(PgSession& session, const std::string& where) {
+  PgAnswer answer = session.exec(
+      "SELECT current_setting('max_prepared_transactions'), "
+      "(SELECT pid || '@' || (extract(epoch FROM backend_start) * 1000000)::bigint "
+      "FROM pg_stat_activity WHERE pid = pg_backend_pid())");
   if (!answer.ok) {
     Status status = answer.lost ? unavailable_error(where + ": connection lost during the checks")
                                 : failed_precondition_error(where + ": cannot read a setting");
-    return status.with_context("SHOW max_prepared_transactions: " + answer.describe());
+    return status.with_context("max_prepared_transactions: " + answer.describe());
   }
   const std::string value = PQgetvalue(answer.result.get(), 0, 0);
+  session.set_key(PQgetvalue(answer.result.get(), 0, 1));  // "" when NULL: the reaper cannot
   int slots = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), slots);
   if (error != std::errc() || end != value.data() + value.size()) {
@@ -51,7 +58,7 @@ Result<std::unique_ptr<XaConnection>> PgResource::connect() {
 
 Result<std::unique_ptr<PgSession>> PgResource::open_session() {
   XATM_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session, connect_session(config_));
-  XATM_RETURN_IF_ERROR(check_prepared_transactions(*session, describe_session(config_, *session)));
+  XATM_RETURN_IF_ERROR(check_session(*session, describe_session(config_, *session)));
   return session;
 }
 

@@ -10,6 +10,14 @@
 namespace xatm::postgresql::internal {
 namespace {
 
+// The parameters as libpq takes them; valid while `params` is.
+std::vector<const char*> c_strings(const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& param : params) values.push_back(param.c_str());
+  return values;
+}
+
 // libpq's messages span several lines ("...\n\tThis probably means..."): keep one line.
 std::string one_line(const char* text) {
   std::string out;
@@ -111,12 +119,19 @@ PgAnswer PgSession::prepare(const std::string& name, const std::string& sql) {
 }
 
 PgAnswer PgSession::exec_prepared(const std::string& name, const std::vector<std::string>& params) {
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const std::string& param : params) values.push_back(param.c_str());
+  const std::vector<const char*> values = c_strings(params);
   watch_.own_statement = true;
   PgResult result(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
                                  nullptr, nullptr, 0));
+  watch_.own_statement = false;
+  return answer(std::move(result), "");
+}
+
+PgAnswer PgSession::exec_params(const std::string& sql, const std::vector<std::string>& params) {
+  const std::vector<const char*> values = c_strings(params);
+  watch_.own_statement = true;
+  PgResult result(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0));
   watch_.own_statement = false;
   return answer(std::move(result), "");
 }

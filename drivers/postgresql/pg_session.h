@@ -67,6 +67,13 @@ class PgSession {
   // parameters (PQexecPrepared): parsed and planned once per session.
   PgAnswer prepare(const std::string& name, const std::string& sql);
   PgAnswer exec_prepared(const std::string& name, const std::vector<std::string>& params);
+  // One statement with text parameters ($1, ...), unnamed (PQexecParams).
+  PgAnswer exec_params(const std::string& sql, const std::vector<std::string>& params);
+
+  // The server's name for this session, "<backend pid>@<backend_start>", read at connect
+  // (PgResource); empty when it could not be read.
+  [[nodiscard]] const std::string& key() const { return key_; }
+  void set_key(std::string key) { key_ = std::move(key); }
 
   // exec() in two halves, for a statement whose answer is read later. send() does not wait for
   // the server; receive() waits for the answer and returns it as exec() would. A statement that
@@ -112,6 +119,7 @@ class PgSession {
   void mark_lost(std::string message);
 
   PGconn* conn_;
+  std::string key_;
   const std::string data_source_;
   Watch watch_;
   std::string send_failure_;  // libpq's reason when the last send() failed; empty otherwise

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "xatm/decision_log.h"
+#include "xatm/observer.h"
 #include "xatm/driver/resource.h"
 #include "xatm/options.h"
 #include "xatm/outcome.h"
@@ -82,19 +83,24 @@ class Transaction {
   std::shared_ptr<internal::TransactionState> state_;
 };
 
-// Counters since start(); cheap to read.
+// Counters since start() and gauges of now; cheap to read. Latencies go to a
+// TransactionObserver (xatm/observer.h), e.g. the xatm::prometheus target's histograms.
 struct Stats {
   std::uint64_t begun = 0;
   std::uint64_t committed = 0;
-  std::uint64_t rolled_back = 0;
+  std::uint64_t rolled_back = 0;      // including timed_out
   std::uint64_t one_phase = 0;        // committed with one-phase commit, nothing logged
   std::uint64_t read_only = 0;        // committed without a log record thanks to read-only votes
   std::uint64_t heuristic = 0;
   std::uint64_t unknown = 0;          // ended in doubt
+  std::uint64_t timed_out = 0;        // rolled back by the reaper past their deadline
   std::uint64_t pending_branches = 0; // branches left for recovery to finish
-  // Latency of commit() in microseconds, over the transactions committed so far.
-  std::uint64_t commit_p50_us = 0;
-  std::uint64_t commit_p99_us = 0;
+  // Gauges.
+  std::uint64_t in_flight = 0;        // begun and not ended
+  // Prepared branches of this node that the last recovery pass found and left unresolved, and
+  // the creation time of the oldest one's transaction (its XID's; unset when there is none).
+  std::uint64_t in_doubt_branches = 0;
+  std::optional<std::chrono::system_clock::time_point> oldest_in_doubt_created;
 };
 
 class TransactionManager {
@@ -141,6 +147,10 @@ class TransactionManager {
   Result<Transaction> begin(std::chrono::milliseconds timeout);
 
   Stats stats() const;
+
+  // Calls `observer` for every transaction that ends from now on (xatm/observer.h). Before
+  // start() only (kFailedPrecondition after); several observers are called in the order added.
+  Status add_observer(std::shared_ptr<TransactionObserver> observer);
 
   // Runs one recovery pass now (what the background pass does) and returns its report.
   // kFailedPrecondition before start().

@@ -8,7 +8,8 @@ namespace xatm::internal {
 
 BackgroundRecovery::BackgroundRecovery(DecisionLog& log, std::vector<Resource*> resources,
                                        RecoveryOptions options)
-    : recoverer_(log, std::move(resources), options), node_name_(options.node_name) {}
+    : recoverer_(log, std::move(resources), options), node_name_(options.node_name),
+      in_flight_(options.in_flight) {}
 
 BackgroundRecovery::~BackgroundRecovery() {
   {
@@ -32,10 +33,29 @@ void BackgroundRecovery::start(std::chrono::milliseconds interval) {
   });
 }
 
+InDoubtSummary BackgroundRecovery::in_doubt() const {
+  std::lock_guard lock(summary_mutex_);
+  return summary_;
+}
+
 RecoveryReport BackgroundRecovery::run_pass_locked() {
   RecoveryReport report = recoverer_.run();
   std::size_t resolved = 0;
-  for (const InDoubtBranch& branch : report.branches) resolved += branch.resolved ? 1 : 0;
+  InDoubtSummary summary;
+  for (const InDoubtBranch& branch : report.branches) {
+    resolved += branch.resolved ? 1 : 0;
+    // A live transaction's own phase 2 finishes its prepared branches: not in doubt.
+    if (branch.resolved || (in_flight_ && in_flight_(branch.xid.global()))) continue;
+    ++summary.branches;
+    Result<GtridInfo> gtrid = decode_gtrid(branch.xid);
+    if (gtrid.ok() && (!summary.oldest_created || gtrid->created < *summary.oldest_created)) {
+      summary.oldest_created = gtrid->created;
+    }
+  }
+  {
+    std::lock_guard lock(summary_mutex_);
+    summary_ = summary;
+  }
   if (!report.branches.empty() || report.decisions_done > 0 || report.needs_attention()) {
     XATM_LOG(info) << "node '" << node_name_ << "' recovery: " << resolved << " of "
                    << report.branches.size() << " in-doubt branch(es) resolved, "

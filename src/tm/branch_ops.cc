@@ -296,7 +296,7 @@ void release_session(Branch& branch) {
   const bool finished = branch.state == BranchState::kCommitted ||
                         branch.state == BranchState::kRolledBack ||
                         branch.state == BranchState::kHeuristic;
-  if (finished && branch.connection != nullptr) {
+  if (finished && branch.connection != nullptr && !branch.session_ended) {
     branch.pool->release(std::move(branch.connection));
   }
   branch.connection.reset();

@@ -28,9 +28,10 @@ CommitRecord decision_of(const TransactionState& tx) {
 }  // namespace
 
 Coordinator::Coordinator(DecisionLog& log, WorkerPool& workers, RetryPolicy retry,
-                         StatsCounters& stats, LiveTransactions& live, std::string node_name)
+                         StatsCounters& stats, LiveTransactions& live, std::string node_name,
+                         const std::vector<std::shared_ptr<TransactionObserver>>& observers)
     : log_(log), workers_(workers), retry_(retry), stats_(stats), live_(live),
-      node_name_(std::move(node_name)) {}
+      node_name_(std::move(node_name)), observers_(observers) {}
 
 void Coordinator::run_on_branches(TransactionState& tx, const std::function<void(Branch&)>& op) {
   workers_.run_all(tx.branches.size(), [&](std::size_t i) { op(tx.branches[i]); });
@@ -55,29 +56,38 @@ void Coordinator::run_phase(TransactionState& tx, const std::function<Sent(Branc
 Outcome Coordinator::commit(TransactionState& tx) {
   if (tx.outcome) return *tx.outcome;
   const auto started = std::chrono::steady_clock::now();
+  tx.ending = {};
   Outcome outcome;
-  if (tx.rollback_only_reason) {
+  if (tx.timed_out) {
+    outcome = roll_back_all(tx, *tx.timed_out);
+  } else if (tx.rollback_only_reason) {
     outcome = roll_back_all(tx, "rollback-only: " + *tx.rollback_only_reason);
   } else if (tx.past_deadline()) {
     outcome = roll_back_all(tx, "deadline exceeded before commit");
   } else if (tx.branches.empty()) {
+    tx.ending.path = CommitPath::kEmpty;
     outcome.kind = Outcome::Kind::kCommitted;
   } else if (tx.branches.size() == 1) {
+    tx.ending.path = CommitPath::kOnePhase;
+    Laps laps;
     outcome = commit_one_phase(tx, tx.branches.front());
+    tx.ending.commit = laps.lap();
   } else if (Branch* decider = decision_branch(tx)) {
+    tx.ending.path = CommitPath::kDecisionBranch;
     outcome = commit_through_decision_branch(tx, *decider);
   } else {
+    tx.ending.path = CommitPath::kTwoPhase;
     outcome = commit_two_phase(tx);
   }
-  if (outcome.committed()) {
-    stats_.commit_latency(std::chrono::steady_clock::now() - started);
-  }
-  return finish(tx, std::move(outcome));
+  return finish(tx, std::move(outcome), started);
 }
 
 Outcome Coordinator::rollback(TransactionState& tx, std::string reason) {
   if (tx.outcome) return *tx.outcome;
-  return finish(tx, roll_back_all(tx, std::move(reason)));
+  const auto started = std::chrono::steady_clock::now();
+  tx.ending = {};
+  if (tx.timed_out) reason = *tx.timed_out;
+  return finish(tx, roll_back_all(tx, std::move(reason)), started);
 }
 
 Outcome Coordinator::commit_one_phase(TransactionState& tx, Branch& branch) {
@@ -100,6 +110,7 @@ Outcome Coordinator::commit_one_phase(TransactionState& tx, Branch& branch) {
 
 Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   std::atomic<bool> stop{false};
+  Laps laps;
   run_phase(
       tx,
       [&](Branch& branch) {
@@ -107,6 +118,7 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
       },
       [&](Branch& branch) { receive_vote(branch, stop); },
       [&](Branch& branch) { end_and_prepare(branch, stop); });
+  tx.ending.prepare = laps.lap();
   if (stop) return roll_back_all(tx, no_vote_reason(tx));
   CommitRecord decision = decision_of(tx);
   if (decision.branches.empty()) {
@@ -116,7 +128,9 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   if (tx.past_deadline()) return roll_back_all(tx, "deadline exceeded before the decision");
   if (decision.branches.size() > 1) {
     XATM_CRASH_POINT(kCrashBeforeDecision);
+    laps.lap();
     Status logged = log_.log_commit(decision);
+    tx.ending.decision = laps.lap();
     if (logged.code() == StatusCode::kAborted) {
       // Certainly not written (another owner took the log's node): nobody can commit it now.
       return roll_back_all(tx, "the decision log refused the decision: " + logged.to_string());
@@ -130,7 +144,9 @@ Outcome Coordinator::commit_two_phase(TransactionState& tx) {
   } else {
     stats_.read_only();  // every other branch read-only: the lone writer commits without a record
   }
+  laps.lap();
   commit_prepared_branches(tx);
+  tx.ending.commit = laps.lap();
   XATM_CRASH_POINT(kCrashBeforeDone);
   if (decision.branches.size() == 1) return commit_lone_writer(tx, decision);
   if (all_confirmed(tx)) log_.log_done(tx.global).ignore_error();  // unforced, may be lost
@@ -172,7 +188,8 @@ Outcome Coordinator::roll_back_all(TransactionState& tx, std::string reason) {
   return outcome;
 }
 
-Outcome Coordinator::finish(TransactionState& tx, Outcome outcome) {
+Outcome Coordinator::finish(TransactionState& tx, Outcome outcome,
+                            std::chrono::steady_clock::time_point started) {
   outcome.branches.reserve(tx.branches.size());
   std::size_t pending_branches = 0;
   for (Branch& branch : tx.branches) {
@@ -190,6 +207,10 @@ Outcome Coordinator::finish(TransactionState& tx, Outcome outcome) {
   }
   tx.outcome = outcome;
   live_.remove(tx.global);
+  tx.ending.kind = outcome.kind;
+  tx.ending.branches = tx.branches.size();
+  tx.ending.total = std::chrono::steady_clock::now() - started;
+  for (const std::shared_ptr<TransactionObserver>& observer : observers_) observer->ended(tx.ending);
   return outcome;
 }
 

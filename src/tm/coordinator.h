@@ -10,8 +10,11 @@
 #ifndef XATM_SRC_TM_COORDINATOR_H_
 #define XATM_SRC_TM_COORDINATOR_H_
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tm/branch_ops.h"
 #include "tm/live_transactions.h"
@@ -19,6 +22,7 @@
 #include "tm/transaction_state.h"
 #include "tm/worker_pool.h"
 #include "xatm/decision_log.h"
+#include "xatm/observer.h"
 #include "xatm/outcome.h"
 
 namespace xatm::internal {
@@ -28,11 +32,27 @@ namespace xatm::internal {
 // when there is none (the decision goes to the log).
 Branch* decision_branch(TransactionState& tx);
 
+// Times consecutive steps of a commit (TransactionState::ending): lap() is the time since the
+// previous lap(), or since construction.
+class Laps {
+ public:
+  std::chrono::nanoseconds lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const std::chrono::nanoseconds elapsed = now - last_;
+    last_ = now;
+    return elapsed;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 class Coordinator {
  public:
   // Everything is borrowed and must outlive the Coordinator.
   Coordinator(DecisionLog& log, WorkerPool& workers, RetryPolicy retry, StatsCounters& stats,
-              LiveTransactions& live, std::string node_name);
+              LiveTransactions& live, std::string node_name,
+              const std::vector<std::shared_ptr<TransactionObserver>>& observers);
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
@@ -60,8 +80,9 @@ class Coordinator {
   void run_phase(TransactionState& tx, const std::function<Sent(Branch&)>& send,
                  const std::function<void(Branch&)>& receive,
                  const std::function<void(Branch&)>& op);
-  // Releases the sessions, counts, and records the outcome in `tx`.
-  Outcome finish(TransactionState& tx, Outcome outcome);
+  // Releases the sessions, counts, records the outcome in `tx` and tells the observers.
+  Outcome finish(TransactionState& tx, Outcome outcome,
+                 std::chrono::steady_clock::time_point started);
 
   DecisionLog& log_;
   WorkerPool& workers_;
@@ -69,6 +90,7 @@ class Coordinator {
   StatsCounters& stats_;
   LiveTransactions& live_;
   const std::string node_name_;
+  const std::vector<std::shared_ptr<TransactionObserver>>& observers_;
 };
 
 }  // namespace xatm::internal

@@ -51,6 +51,7 @@ Branch* decision_branch(TransactionState& tx) {
 
 Outcome Coordinator::commit_through_decision_branch(TransactionState& tx, Branch& decider) {
   std::atomic<bool> stop{false};
+  Laps laps;
   run_phase(
       tx,
       [&](Branch& branch) {
@@ -61,15 +62,19 @@ Outcome Coordinator::commit_through_decision_branch(TransactionState& tx, Branch
       [&](Branch& branch) {
         if (&branch != &decider) end_and_prepare(branch, stop);
       });
+  tx.ending.prepare = laps.lap();
   if (stop) return roll_back_all(tx, no_vote_reason(tx));
   const std::string others = waiting_branches(tx);
   if (others.empty()) {
     stats_.read_only();  // every other branch read-only: D alone decides, without a row
-    return commit_one_phase(tx, decider);
+    Outcome outcome = commit_one_phase(tx, decider);
+    tx.ending.commit = laps.lap();
+    return outcome;
   }
   if (tx.past_deadline()) return roll_back_all(tx, "deadline exceeded before the decision");
   DecisionTable& table = *decider.resource->decision_table();
   XATM_CRASH_POINT(kCrashBeforeDecisionCommit);
+  laps.lap();
   commit_with_decision(decider, DecisionRow{tx.global, node_name_, 'C', others});
   const std::string where = "the decision's commit on data source '" + *decider.data_source + "'";
   if (decider.state == BranchState::kPending) {
@@ -86,12 +91,15 @@ Outcome Coordinator::commit_through_decision_branch(TransactionState& tx, Branch
                    << " lost its answer; the fence says " << (*fenced == 'C' ? "committed" : "not committed");
     decider.state = *fenced == 'C' ? BranchState::kCommitted : BranchState::kRolledBack;
   }
+  tx.ending.decision = laps.lap();
   if (decider.state != BranchState::kCommitted) {
     return roll_back_all(tx, where + " did not commit (" + xa_code_name(decider.last_code) +
                                  (decider.detail.empty() ? "" : ": " + decider.detail) + ")");
   }
   XATM_CRASH_POINT(kCrashAfterDecisionCommit);
+  laps.lap();
   commit_prepared_branches(tx);
+  tx.ending.commit = laps.lap();
   XATM_CRASH_POINT(kCrashBeforeDone);
   if (all_confirmed(tx)) table.finished(tx.global);
   return {classify(tx, /*decided_commit=*/true), "", {}};

@@ -16,6 +16,7 @@ Result<XaConnection*> enlist(TransactionState& tx, DataSources& sources, std::st
   // Built only for an error message, as it hex-encodes the XID.
   const auto where = [&tx] { return "transaction " + tx.global.to_string(); };
   if (tx.outcome) return aborted_error(where() + " has ended");
+  if (tx.timed_out) return aborted_error(where() + " " + *tx.timed_out);
   if (tx.rollback_only_reason) {
     return aborted_error(where() + " is rollback-only: " + *tx.rollback_only_reason);
   }

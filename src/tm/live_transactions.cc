@@ -17,6 +17,11 @@ bool LiveTransactions::contains(const Xid& global) const {
   return live_.count(global) > 0;
 }
 
+std::size_t LiveTransactions::size() const {
+  std::lock_guard lock(mutex_);
+  return live_.size();
+}
+
 std::vector<std::shared_ptr<TransactionState>> LiveTransactions::alive() const {
   std::vector<std::shared_ptr<TransactionState>> alive;
   std::lock_guard lock(mutex_);

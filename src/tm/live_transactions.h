@@ -21,6 +21,7 @@ class LiveTransactions {
   void add(const std::shared_ptr<TransactionState>& tx);
   void remove(const Xid& global);
   bool contains(const Xid& global) const;
+  std::size_t size() const;
   // Those whose Transaction still exists.
   std::vector<std::shared_ptr<TransactionState>> alive() const;
 

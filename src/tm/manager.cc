@@ -13,6 +13,9 @@ constexpr std::chrono::milliseconds kMaxTimeout{0xFFFFFFFFLL};
 // The longest retry window, backoff or recovery interval: longer ones are typing errors.
 constexpr std::chrono::milliseconds kMaxDuration{24LL * 3600 * 1000};
 constexpr std::uint64_t kMinSegmentBytes = 64 << 10;
+// How often the reaper looks for transactions past their deadline: locks held by one are
+// released within this (plus ending its sessions) of the deadline.
+constexpr std::chrono::milliseconds kReaperInterval{100};
 constexpr std::uint64_t kMaxSegmentBytes = 1ULL << 30;
 
 Status check_duration(std::string_view field, std::chrono::milliseconds value,
@@ -39,6 +42,7 @@ Manager::Manager(Options options, std::unique_ptr<DecisionLog> log, WallClock cl
 
 Manager::~Manager() {
   recovery_.reset();  // no pass runs while the transactions are taken apart
+  reaper_.reset();
   abandon_live();
 }
 
@@ -174,7 +178,7 @@ Status Manager::start() {
       *log_, *workers_,
       RetryPolicy{options_.phase2_retry_window, options_.phase2_retry_backoff,
                   options_.phase2_retry_backoff_max},
-      stats_, live_, options_.node_name);
+      stats_, live_, options_.node_name, observers_);
   recovery_ = std::make_unique<BackgroundRecovery>(
       *log_, data_sources_.resources(),
       RecoveryOptions{.node_name = options_.node_name,
@@ -186,7 +190,26 @@ Status Manager::start() {
   recovery_->run_pass();
   started_ = true;
   recovery_->start(options_.recovery_interval);
+  reaper_ = std::make_unique<Reaper>(live_, stats_, kReaperInterval);
   return Status();
+}
+
+Status Manager::add_observer(std::shared_ptr<TransactionObserver> observer) {
+  if (started_) return failed_precondition_error("observers must be added before start()");
+  if (observer == nullptr) return invalid_argument_error("add_observer() was given no observer");
+  observers_.push_back(std::move(observer));
+  return Status();
+}
+
+Stats Manager::stats() const {
+  Stats stats = stats_.snapshot();
+  stats.in_flight = live_.size();
+  if (recovery_ != nullptr) {
+    const InDoubtSummary in_doubt = recovery_->in_doubt();
+    stats.in_doubt_branches = in_doubt.branches;
+    stats.oldest_in_doubt_created = in_doubt.oldest_created;
+  }
+  return stats;
 }
 
 Result<std::shared_ptr<TransactionState>> Manager::begin(

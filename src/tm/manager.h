@@ -12,16 +12,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "recovery/background_recovery.h"
 #include "tm/coordinator.h"
 #include "tm/data_sources.h"
 #include "tm/live_transactions.h"
+#include "tm/reaper.h"
 #include "tm/stats.h"
 #include "tm/transaction_state.h"
 #include "tm/worker_pool.h"
 #include "tm/xid_generator.h"
 #include "xatm/decision_log.h"
+#include "xatm/observer.h"
 #include "xatm/options.h"
 #include "xatm/transaction_manager.h"
 
@@ -48,7 +51,8 @@ class Manager {
     return coordinator_->rollback(tx, std::move(reason));
   }
 
-  Stats stats() const { return stats_.snapshot(); }
+  Stats stats() const;
+  Status add_observer(std::shared_ptr<TransactionObserver> observer);
   DecisionLog& decision_log() { return *log_; }
   // One recovery pass now. kFailedPrecondition before start().
   Result<RecoveryReport> recover();
@@ -71,9 +75,11 @@ class Manager {
   DataSources data_sources_;  // fixed after start()
   StatsCounters stats_;
   LiveTransactions live_;
+  std::vector<std::shared_ptr<TransactionObserver>> observers_;  // fixed after start()
   std::unique_ptr<XidGenerator> xids_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<Reaper> reaper_;
   std::unique_ptr<BackgroundRecovery> recovery_;  // last: stopped first
   bool started_ = false;
 };

@@ -2,11 +2,6 @@
 
 namespace xatm::internal {
 
-void StatsCounters::commit_latency(std::chrono::steady_clock::duration latency) {
-  commit_latency_.record(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(latency).count()));
-}
-
 void StatsCounters::ended(const Outcome& outcome, std::size_t pending) {
   pending_branches_ += pending;
   switch (outcome.kind) {
@@ -27,9 +22,8 @@ Stats StatsCounters::snapshot() const {
   s.read_only = read_only_;
   s.heuristic = heuristic_;
   s.unknown = unknown_;
+  s.timed_out = timed_out_;
   s.pending_branches = pending_branches_;
-  s.commit_p50_us = commit_latency_.percentile(0.50);
-  s.commit_p99_us = commit_latency_.percentile(0.99);
   return s;
 }
 

@@ -35,6 +35,10 @@ Result<Transaction> TransactionManager::begin_with(std::optional<std::chrono::mi
 
 Stats TransactionManager::stats() const { return manager_->stats(); }
 
+Status TransactionManager::add_observer(std::shared_ptr<TransactionObserver> observer) {
+  return manager_->add_observer(std::move(observer));
+}
+
 Result<RecoveryReport> TransactionManager::recover() { return manager_->recover(); }
 
 DecisionLog& TransactionManager::decision_log() { return manager_->decision_log(); }

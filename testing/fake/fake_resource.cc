@@ -31,6 +31,16 @@ class FakeConnection : public XaConnection {
   }
   bool usable() const override { return rm_->session_usable(session_); }
 
+  // The session number; end_session() closes that session as a real RM ends one: its
+  // unprepared branch rolls back.
+  std::string session_key() const override { return std::to_string(session_); }
+  Status end_session(std::string_view key) override {
+    XaReply reply = rm_->call(session_, Verb::kEndSession, nullptr);
+    if (!reply.ok()) return unavailable_error("fake: end_session answered " + xa_code_name(reply.code));
+    rm_->close_session(std::stoi(std::string(key)));
+    return Status();
+  }
+
   bool splits_verbs() const override { return splits_; }
   void send_prepare(const Xid& xid) override { send(Verb::kPrepare, xid); }
   void send_commit(const Xid& xid) override { send(Verb::kCommit, xid); }
@@ -82,6 +92,7 @@ std::string verb_name(Verb verb) {
     case Verb::kRollback: return "rollback";
     case Verb::kForget: return "forget";
     case Verb::kRecover: return "recover";
+    case Verb::kEndSession: return "end_session";
   }
   return "?";
 }
@@ -248,7 +259,7 @@ Step FakeResource::next_step(Verb verb) {
 }
 
 int FakeResource::natural_answer(int session, Verb verb, const Xid* xid) const {
-  if (verb == Verb::kConnect || verb == Verb::kRecover) return XA_OK;
+  if (verb == Verb::kConnect || verb == Verb::kRecover || verb == Verb::kEndSession) return XA_OK;
   auto it = branches_.find(*xid);
   if (verb == Verb::kStart) {
     if (it != branches_.end()) return XAER_DUPID;

@@ -294,8 +294,7 @@ TEST_P(ConcurrencyTest, ManyThreadsCommitConcurrently) {
   EXPECT_EQ(stats.committed, stats.begun);
   EXPECT_EQ(a_->committed().size(), static_cast<std::size_t>(kThreads * kPerThread));
   EXPECT_EQ(b_->committed().size(), static_cast<std::size_t>(kThreads * kPerThread));
-  EXPECT_GT(stats.commit_p99_us, 0u);
-  EXPECT_LE(stats.commit_p50_us, stats.commit_p99_us);
+  EXPECT_EQ(stats.in_flight, 0u);
 }
 
 // --- enlistment and lifetime ---

@@ -109,6 +109,22 @@ class XaConnection {
   // (docs/driver-mysql.md, "the detach window"). Empty by default.
   virtual std::vector<std::uint8_t> branch_tag() const { return {}; }
 
+  // Ending a session from elsewhere (optional), for the reaper (docs/protocol.md, "Timeouts"): a
+  // transaction past its deadline is rolled back even while the application's thread is stuck
+  // in a statement on this session, which no other thread may touch.
+  //
+  // session_key(): the server's name for this session (e.g. its connection id), as
+  // end_session() on another session of the same data source takes it; empty when the driver
+  // cannot end sessions. Called from any thread: it must only read what connect() set.
+  // end_session(key): run on an idle session; makes the server end the session `key` names:
+  // its statement is cancelled, its open (not prepared) branch rolled back and its locks
+  // released before this returns OK. OK also when that session had ended already.
+  virtual std::string session_key() const { return {}; }
+  virtual Status end_session(std::string_view key) {
+    static_cast<void>(key);
+    return failed_precondition_error("this data source cannot end another session");
+  }
+
   // Split verbs (optional). A driver that can send a statement and read its answer later
   // overrides these four. The coordinator then sends this branch's prepare or commit, does the
   // other branches' work on the same thread, and reads this answer last: the round trips of

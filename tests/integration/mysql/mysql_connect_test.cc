@@ -86,6 +86,23 @@ TEST(MysqlConnect, KilledSessionDoesNotReconnect) {
   EXPECT_TRUE(run(session->sql_connection(), "SELECT 1").has_value());
 }
 
+TEST(MysqlConnect, EndSessionEndsAnotherSessionOfTheDataSource) {
+  // The reaper's tool (XaConnection::end_session): another session KILLs it and waits for it.
+  std::unique_ptr<Resource> resource = make_resource(test_data_source());
+  std::unique_ptr<internal::MysqlConnection> victim = open_session(*resource);
+  std::unique_ptr<internal::MysqlConnection> other = open_session(*resource);
+  ASSERT_NE(victim, nullptr);
+  ASSERT_NE(other, nullptr);
+  const std::string key = victim->session_key();
+  EXPECT_EQ(key.substr(0, key.find('@')), std::to_string(victim->connection_id()));
+  Status ended = other->end_session(key);
+  EXPECT_TRUE(ended.ok()) << ended.to_string();
+  EXPECT_TRUE(run(victim->sql_connection(), "SELECT 1").has_value()) << "the session is gone";
+  EXPECT_TRUE(other->end_session(key).ok()) << "a session that has ended already is ended";
+  EXPECT_EQ(other->end_session("not a key").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(other->usable());
+}
+
 TEST(MysqlConnect, NameIsRequired) {
   Result<std::unique_ptr<XaConnection>> session = make_resource(DataSource{})->connect();
   ASSERT_FALSE(session.ok());

@@ -49,6 +49,27 @@ TEST_F(PgLostSessionTest, SplitCommitOnAKilledSessionAnswersRmfailAndTheBranchSt
   EXPECT_EQ(balance(1), 110);
 }
 
+TEST_F(PgLostSessionTest, EndSessionRollsBackTheActiveBranchFromAnotherSession) {
+  // The reaper's tool (XaConnection::end_session): pg_terminate_backend, then waits for the end.
+  ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
+  ASSERT_TRUE(run(*session_, "UPDATE t SET balance = balance + 10 WHERE id = 1").ok());
+  const std::string key = session_->session_key();
+  ASSERT_NE(key.find('@'), std::string::npos) << key;
+  std::unique_ptr<XaConnection> other = open_session();
+  Status ended = other->end_session(key);
+  EXPECT_TRUE(ended.ok()) << ended.to_string();
+  EXPECT_FALSE(run(*session_, "SELECT 1").ok()) << "the session is gone";
+  // Its row lock went with it: a plain update does not wait.
+  ASSERT_TRUE(run(*other, "SET lock_timeout = '100ms'").ok());
+  EXPECT_TRUE(run(*other, "UPDATE t SET balance = balance + 1 WHERE id = 1").ok());
+  EXPECT_EQ(balance(1), 101);
+  EXPECT_TRUE(other->end_session(key).ok()) << "a session that has ended already is ended";
+  // The pid matches no session started then: a reused pid is never ended.
+  EXPECT_TRUE(other->end_session(key.substr(0, key.find('@')) + "@1").ok());
+  EXPECT_EQ(other->end_session("not a key").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(other->usable());
+}
+
 TEST_F(PgLostSessionTest, KilledWhileIdleInAReadingBranchPrepareAnswersRbCommfail) {
   ASSERT_TRUE(is_xa(session_->start(xid_), XA_OK));
   ASSERT_TRUE(run(*session_, "SELECT balance FROM t WHERE id = 1").ok());

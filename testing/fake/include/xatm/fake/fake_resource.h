@@ -33,10 +33,12 @@
 
 namespace xatm::fake {
 
+// kEndSession: XaConnection::end_session() of another session (the reaper's).
 enum class Verb { kConnect, kStart, kEnd, kPrepare, kCommit, kCommitOnePhase, kRollback, kForget,
-                  kRecover };
+                  kRecover, kEndSession };
 
-// "start", "end", "prepare", "commit", "commit1pc", "rollback", "forget", "recover", "connect".
+// "start", "end", "prepare", "commit", "commit1pc", "rollback", "forget", "recover", "connect",
+// "end_session".
 std::string verb_name(Verb verb);
 
 // A scripted answer for one call.
