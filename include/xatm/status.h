@@ -33,7 +33,8 @@ enum class StatusCode {
   kNotFound,
   // The thing to create exists already (a data source name, an XID).
   kAlreadyExists,
-  // The transaction's deadline passed before it could be decided; it was rolled back.
+  // Not returned any more: a transaction past its deadline answers kAborted naming the timeout
+  // (docs/errors.md). Kept so that programs naming it compile.
   kDeadlineExceeded,
   // Durable state is damaged (the decision log): stop and run `xatm-recover log verify`.
   kDataLoss,

@@ -63,8 +63,13 @@ class Transaction {
   // The session of `data_source` in this transaction. The first call for a data source takes
   // a session from the pool and starts the branch (xa_start); later calls return the same one.
   // The pointer stays valid until the transaction ends. Errors: kNotFound (no such data
-  // source), kAborted (the transaction is rollback-only or ended: nothing new is started),
-  // kDeadlineExceeded, kUnavailable (the data source cannot be reached).
+  // source), kAborted (the transaction is rollback-only, ended, or past its deadline: nothing
+  // new is started; the message names the timeout), kUnavailable (the data source cannot be
+  // reached).
+  //
+  // Past the deadline the transaction manager rolls the transaction back without waiting for
+  // this thread (docs/protocol.md, "Timeouts"): it ends the branches' database sessions from
+  // other sessions, so a statement in progress on a connection handed out here fails.
   Result<XaConnection*> enlist(std::string_view data_source);
 
   // From now on the transaction can only roll back; `reason` appears in the Outcome.
@@ -93,7 +98,7 @@ struct Stats {
   std::uint64_t read_only = 0;        // committed without a log record thanks to read-only votes
   std::uint64_t heuristic = 0;
   std::uint64_t unknown = 0;          // ended in doubt
-  std::uint64_t timed_out = 0;        // rolled back by the reaper past their deadline
+  std::uint64_t timed_out = 0;        // past their deadline before commit (the reaper's work)
   std::uint64_t pending_branches = 0; // branches left for recovery to finish
   // Gauges.
   std::uint64_t in_flight = 0;        // begun and not ended

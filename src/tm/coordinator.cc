@@ -9,6 +9,7 @@
 
 #include "testing_hooks.h"
 #include "tm/branch_outcomes.h"
+#include "tm/reaper.h"
 #include "xatm/driver/logging.h"
 
 namespace xatm::internal {
@@ -63,7 +64,8 @@ Outcome Coordinator::commit(TransactionState& tx) {
   } else if (tx.rollback_only_reason) {
     outcome = roll_back_all(tx, "rollback-only: " + *tx.rollback_only_reason);
   } else if (tx.past_deadline()) {
-    outcome = roll_back_all(tx, "deadline exceeded before commit");
+    mark_timed_out(tx, stats_);
+    outcome = roll_back_all(tx, *tx.timed_out);
   } else if (tx.branches.empty()) {
     tx.ending.path = CommitPath::kEmpty;
     outcome.kind = Outcome::Kind::kCommitted;

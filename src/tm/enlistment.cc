@@ -20,9 +20,9 @@ Result<XaConnection*> enlist(TransactionState& tx, DataSources& sources, std::st
   if (tx.rollback_only_reason) {
     return aborted_error(where() + " is rollback-only: " + *tx.rollback_only_reason);
   }
-  if (tx.past_deadline()) {
+  if (tx.past_deadline()) {  // the caller marks it timed out first; this is a safety net
     tx.rollback_only_reason = "deadline exceeded";
-    return deadline_exceeded_error(where() + " passed its deadline; it can only roll back");
+    return aborted_error(where() + " passed its deadline; it can only roll back");
   }
   for (Branch& branch : tx.branches) {
     if (*branch.data_source == name) return branch.connection.get();

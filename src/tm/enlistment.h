@@ -15,9 +15,9 @@ namespace xatm::internal {
 
 // The session of `data_source` in `tx`: the branch's session when it is enlisted already;
 // otherwise a session from the data source's pool on which xa_start has begun a new branch.
-// Errors: kAborted (the transaction ended or is rollback-only), kDeadlineExceeded (it becomes
-// rollback-only), kNotFound (no such data source), kUnavailable (the data source cannot be
-// reached), kAlreadyExists / kFailedPrecondition (xa_start refused).
+// Errors: kAborted (the transaction ended, is rollback-only or timed out), kNotFound (no such
+// data source), kUnavailable (the data source cannot be reached), kAlreadyExists /
+// kFailedPrecondition (xa_start refused).
 Result<XaConnection*> enlist(TransactionState& tx, DataSources& sources, std::string_view data_source);
 
 }  // namespace xatm::internal

@@ -228,6 +228,8 @@ Result<std::shared_ptr<TransactionState>> Manager::begin(
 }
 
 Result<XaConnection*> Manager::enlist(TransactionState& tx, std::string_view data_source) {
+  // The same answer whether or not the reaper has been by yet.
+  if (!tx.outcome && tx.past_deadline()) mark_timed_out(tx, stats_);
   return internal::enlist(tx, data_sources_, data_source);
 }
 

@@ -43,11 +43,16 @@ void Reaper::pass() {
   }
 }
 
+void mark_timed_out(TransactionState& tx, StatsCounters& stats) {
+  if (tx.timed_out) return;
+  tx.timed_out = "timed out: past its deadline (its timeout was " +
+                 std::to_string(tx.timeout.count()) + " ms), the transaction manager rolled it back";
+  stats.timed_out();
+}
+
 void Reaper::reap(TransactionState& tx) {
   if (!tx.timed_out) {
-    tx.timed_out = "timed out (its timeout was " + std::to_string(tx.timeout.count()) +
-                   " ms): the transaction manager rolled it back";
-    stats_.timed_out();
+    mark_timed_out(tx, stats_);
     XATM_LOG(warning) << "transaction " << tx.global.to_string()
                       << " passed its deadline: ending its branches' sessions to roll them back";
   }

@@ -25,6 +25,10 @@
 
 namespace xatm::internal {
 
+// Marks `tx` timed out (TransactionState::timed_out, counted once): from now on it can only roll
+// back, and every call names the timeout. REQUIRES: tx.mu held.
+void mark_timed_out(TransactionState& tx, StatsCounters& stats);
+
 class Reaper {
  public:
   // Looks at the live transactions every `interval`. `live` and `stats` must outlive it.

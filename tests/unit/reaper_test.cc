@@ -51,7 +51,7 @@ TEST_F(ReaperTest, AnIdleTransactionPastItsDeadlineIsRolledBackWithinASecond) {
   EXPECT_NE(more.status().message().find("timed out"), std::string::npos) << more.status().to_string();
   Outcome outcome = tx.commit();
   EXPECT_TRUE(outcome.rolled_back()) << outcome.to_string();
-  EXPECT_NE(outcome.reason.find("timed out (its timeout was 300 ms)"), std::string::npos) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("timed out: past its deadline (its timeout was 300 ms)"), std::string::npos) << outcome.reason;
   ASSERT_EQ(outcome.branches.size(), 2u);
   EXPECT_EQ(outcome.branches[0].last_code, XA_RBTIMEOUT);
   EXPECT_FALSE(outcome.branches[0].pending);

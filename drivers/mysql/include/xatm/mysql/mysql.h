@@ -88,7 +88,7 @@ std::unique_ptr<Resource> make_resource(DataSource config);
 
 // Enlists `data_source` in `tx` (XA START on the first call) and returns the session's
 // Connector/C++ connection, valid until the transaction ends. Errors: those of
-// Transaction::enlist (kNotFound, kAborted, kDeadlineExceeded, kUnavailable, ...), and
+// Transaction::enlist (kNotFound, kAborted, kUnavailable, ...), and
 // kInvalidArgument when `data_source` is not a MySQL/MariaDB data source.
 Result<sql::Connection*> connection(Transaction& tx, std::string_view data_source);
 
