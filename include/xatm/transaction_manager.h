@@ -100,6 +100,7 @@ struct Stats {
   std::uint64_t unknown = 0;          // ended in doubt
   std::uint64_t timed_out = 0;        // past their deadline before commit (the reaper's work)
   std::uint64_t pending_branches = 0; // branches left for recovery to finish
+  std::uint64_t recovered_branches = 0;  // in-doubt branches recovery passes resolved
   // Gauges.
   std::uint64_t in_flight = 0;        // begun and not ended
   // Prepared branches of this node that the last recovery pass found and left unresolved, and

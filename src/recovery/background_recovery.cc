@@ -54,6 +54,7 @@ RecoveryReport BackgroundRecovery::run_pass_locked() {
   }
   {
     std::lock_guard lock(summary_mutex_);
+    summary.resolved_total = summary_.resolved_total + resolved;
     summary_ = summary;
   }
   if (!report.branches.empty() || report.decisions_done > 0 || report.needs_attention()) {

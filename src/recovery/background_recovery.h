@@ -21,8 +21,10 @@
 
 namespace xatm::internal {
 
-// The prepared branches of this node that the last pass left unresolved.
+// The prepared branches of this node that the last pass left unresolved, and how many the
+// passes so far resolved.
 struct InDoubtSummary {
+  std::uint64_t resolved_total = 0;
   std::uint64_t branches = 0;
   // The creation time of the oldest one's transaction (from its XID); unset when none.
   std::optional<std::chrono::system_clock::time_point> oldest_created;

@@ -206,6 +206,7 @@ Stats Manager::stats() const {
   stats.in_flight = live_.size();
   if (recovery_ != nullptr) {
     const InDoubtSummary in_doubt = recovery_->in_doubt();
+    stats.recovered_branches = in_doubt.resolved_total;
     stats.in_doubt_branches = in_doubt.branches;
     stats.oldest_in_doubt_created = in_doubt.oldest_created;
   }

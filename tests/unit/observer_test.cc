@@ -108,6 +108,20 @@ TEST_F(ObserverTest, InDoubtGaugesShowWhatTheLastRecoveryPassLeft) {
   EXPECT_EQ(stats.in_doubt_branches, 1u);
   ASSERT_TRUE(stats.oldest_in_doubt_created.has_value());
   EXPECT_EQ(*stats.oldest_in_doubt_created, created);
+  EXPECT_EQ(stats.recovered_branches, 0u);
+}
+
+TEST_F(ObserverTest, RecoveredBranchesCountWhatRecoveryResolved) {
+  // A branch of an earlier incarnation (sequence 0, below this one's first) with no decision:
+  // presumed aborted.
+  const auto created = std::chrono::system_clock::now() - std::chrono::hours(1);
+  a_->prepare_detached(make_global_xid({"test-node", std::chrono::time_point_cast<milliseconds>(created),
+                                        std::chrono::seconds(1), 0})
+                           ->branch(0));
+  ASSERT_TRUE(tm_->recover().ok());
+  Stats stats = tm_->stats();
+  EXPECT_EQ(stats.recovered_branches, 1u);
+  EXPECT_EQ(stats.in_doubt_branches, 0u);
 }
 
 }  // namespace
