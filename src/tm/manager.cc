@@ -13,10 +13,10 @@ constexpr std::chrono::milliseconds kMaxTimeout{0xFFFFFFFFLL};
 // The longest retry window, backoff or recovery interval: longer ones are typing errors.
 constexpr std::chrono::milliseconds kMaxDuration{24LL * 3600 * 1000};
 constexpr std::uint64_t kMinSegmentBytes = 64 << 10;
+constexpr std::uint64_t kMaxSegmentBytes = 1ULL << 30;
 // How often the reaper looks for transactions past their deadline: locks held by one are
 // released within this (plus ending its sessions) of the deadline.
 constexpr std::chrono::milliseconds kReaperInterval{100};
-constexpr std::uint64_t kMaxSegmentBytes = 1ULL << 30;
 
 Status check_duration(std::string_view field, std::chrono::milliseconds value,
                       std::chrono::milliseconds min, std::chrono::milliseconds max) {
