@@ -215,6 +215,9 @@ int SwitchExport::recover(XID* xids, long count, int rmid, long flags) {
     open->cursor = 0;
     open->scanning = true;
   } else if (!open->scanning) {
+    // A short batch ended the scan already (XA); a caller that ends it once more, as LIXA does,
+    // is told "nothing more".
+    if (flags == TMENDRSCAN) return 0;
     return reject(rmid, "xa_recover", XAER_INVAL, "no recovery scan is open (TMSTARTRSCAN first)");
   }
   const std::size_t remaining = open->scan.size() - open->cursor;

@@ -158,48 +158,79 @@ XaReply SwitchConnection::forget(const Xid& xid) {
 XaConnection::Recovered SwitchConnection::recover() {
   // One scan: TMSTARTRSCAN, then TMNOFLAGS while full batches come back. A short batch ends the
   // scan (XA specification), so no separate TMENDRSCAN call is needed.
+  //
+  // Some switches answer only TMSTARTRSCAN and return nothing to TMNOFLAGS (LIXA's MariaDB and
+  // PostgreSQL switches: their scan is one XA RECOVER, cut to the caller's buffer). After a full
+  // first batch, an empty continuation is ambiguous; a fresh scan with a buffer twice as large
+  // tells: as many XIDs as before means that was all, more means the switch restarts at every
+  // TMSTARTRSCAN, and the buffer doubles until a scan comes back short.
   Recovered result;
-  std::vector<XID> batch(static_cast<std::size_t>(config_.recover_batch));
-  std::size_t undecodable = 0;
+  const std::size_t batch_size = static_cast<std::size_t>(config_.recover_batch);
+  std::vector<XID> found;
+  std::vector<XID> batch(batch_size);
   long flags = TMSTARTRSCAN;
   for (;;) {
-    int count = 0;
-    thread_.run([&] {
-      count = config_.xa_switch->xa_recover_entry(batch.data(), config_.recover_batch, rmid_,
-                                                  flags);
-    });
-    if (count < 0) {
-      if (count == XAER_RMFAIL) usable_ = false;
-      result.reply = {count, about_switch() + "xa_recover returned " + xa_code_name(count)};
-      return result;
-    }
-    if (count > config_.recover_batch) {
-      result.reply = {XAER_RMERR, about_switch() + "xa_recover returned " +
-                                      std::to_string(count) + " XIDs for a buffer of " +
-                                      std::to_string(config_.recover_batch)};
-      return result;
-    }
-    for (int i = 0; i < count; ++i) {
-      Result<Xid> xid = Xid::from_c(batch[static_cast<std::size_t>(i)]);
-      if (xid.ok()) {
-        result.xids.push_back(*xid);
-      } else {
-        ++undecodable;
+    const int count = recover_batch(batch, flags, result.reply);
+    if (count < 0) return result;
+    found.insert(found.end(), batch.begin(), batch.begin() + count);
+    if (static_cast<std::size_t>(count) < batch_size) {
+      if (count == 0 && flags == TMNOFLAGS && found.size() == batch_size) {
+        if (!rescan_growing(found, result.reply)) return result;
       }
+      break;
     }
-    if (count < config_.recover_batch) break;
-    if (result.xids.size() + undecodable > kMaxRecoveredXids) {
+    if (found.size() > kMaxRecoveredXids) {
       result.reply = {XAER_RMERR, about_switch() + "xa_recover kept returning full batches past " +
                                       std::to_string(kMaxRecoveredXids) + " XIDs"};
       return result;
     }
     flags = TMNOFLAGS;
   }
+  std::size_t undecodable = 0;
+  for (const XID& raw : found) {
+    Result<Xid> xid = Xid::from_c(raw);
+    if (xid.ok()) {
+      result.xids.push_back(*xid);
+    } else {
+      ++undecodable;
+    }
+  }
   if (undecodable > 0) {
     result.reply.detail = std::to_string(undecodable) +
                           " XID(s) from xa_recover were malformed and were skipped";
   }
   return result;
+}
+
+int SwitchConnection::recover_batch(std::vector<XID>& buffer, long flags, XaReply& reply) {
+  const long size = static_cast<long>(buffer.size());
+  int count = 0;
+  thread_.run([&] { count = config_.xa_switch->xa_recover_entry(buffer.data(), size, rmid_, flags); });
+  if (count < 0) {
+    if (count == XAER_RMFAIL) usable_ = false;
+    reply = {count, about_switch() + "xa_recover returned " + xa_code_name(count)};
+  } else if (count > size) {
+    reply = {XAER_RMERR, about_switch() + "xa_recover returned " + std::to_string(count) +
+                             " XIDs for a buffer of " + std::to_string(size)};
+    count = XAER_RMERR;
+  }
+  return count;
+}
+
+bool SwitchConnection::rescan_growing(std::vector<XID>& found, XaReply& reply) {
+  for (std::size_t size = 2 * found.size(); size <= 2 * kMaxRecoveredXids; size *= 2) {
+    std::vector<XID> buffer(size);
+    const int count = recover_batch(buffer, TMSTARTRSCAN, reply);
+    if (count < 0) return false;
+    if (static_cast<std::size_t>(count) < size) {
+      buffer.resize(static_cast<std::size_t>(count));
+      found = std::move(buffer);  // a whole scan: the latest answer
+      return true;
+    }
+  }
+  reply = {XAER_RMERR, about_switch() + "xa_recover kept filling buffers past " +
+                           std::to_string(kMaxRecoveredXids) + " XIDs"};
+  return false;
 }
 
 std::string SwitchConnection::about_switch() const {

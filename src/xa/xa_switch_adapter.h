@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "xa/control_thread.h"
 #include "xatm/driver/resource.h"
@@ -38,6 +39,12 @@ class SwitchConnection : public XaConnection {
   SwitchConnection(const SwitchDataSource& config, int rmid);
   // Calls `entry` with `xid` and `flags` on the control thread and classifies the answer.
   XaReply call(const char* verb, int (*entry)(XID*, int, long), const Xid& xid, long flags);
+  // One xa_recover call into `buffer` (its size is the count); the number of XIDs, or a negative
+  // code with `reply` set.
+  int recover_batch(std::vector<XID>& buffer, long flags, XaReply& reply);
+  // A switch's first batch came back full and its continuation empty: scans again with
+  // TMSTARTRSCAN and a buffer twice as large until one comes back short; `found` gets it.
+  bool rescan_growing(std::vector<XID>& found, XaReply& reply);
   // "XA switch '<name>': ", the start of every reply detail.
   std::string about_switch() const;
 

@@ -35,6 +35,30 @@ Watched& watched() {
   return instance;
 }
 
+// fake_xa_switch() with xa_recover answering as LIXA's MariaDB and PostgreSQL switches do: a
+// TMSTARTRSCAN call lists the first `count` prepared XIDs, any other call none.
+const xa_switch_t& one_scan_switch() {
+  static const xa_switch_t xa_switch = [] {
+    xa_switch_t copy = fake_xa_switch();
+    copy.xa_recover_entry = [](XID* xids, long count, int rmid, long flags) {
+      {
+        std::lock_guard lock(watched().mutex);
+        watched().recover_flags.push_back(flags);
+        watched().recover_counts.push_back(count);
+      }
+      if ((flags & TMSTARTRSCAN) == 0) return 0;
+      std::vector<XID> all(4096);
+      const int listed = fake_xa_switch().xa_recover_entry(all.data(), 4096, rmid, TMSTARTRSCAN);
+      if (listed < 0) return listed;
+      const int returned = std::min(listed, static_cast<int>(count));
+      std::copy_n(all.begin(), returned, xids);
+      return returned;
+    };
+    return copy;
+  }();
+  return xa_switch;
+}
+
 // fake_xa_switch() with xa_open, xa_close and xa_recover wrapped to record their arguments.
 const xa_switch_t& watched_switch() {
   static const xa_switch_t xa_switch = [] {
@@ -213,6 +237,41 @@ TEST_F(XaSwitchAdapterTest, RecoverScansInBatchesUntilAShortOne) {
   EXPECT_EQ(recovered.xids, prepared);
   EXPECT_EQ(watched().recover_flags, (std::vector<long>{TMSTARTRSCAN, TMNOFLAGS, TMNOFLAGS}));
   EXPECT_EQ(watched().recover_counts, (std::vector<long>{64, 64, 64}));
+}
+
+TEST_F(XaSwitchAdapterTest, RecoverFindsEveryXidOfASwitchThatOnlyAnswersTheFirstCall) {
+  std::vector<Xid> prepared;
+  for (std::uint16_t n = 300; n < 450; ++n) {
+    prepared.push_back(test_xid(n));
+    a_->prepare_detached(prepared.back());
+  }
+  Result<std::unique_ptr<Resource>> resource = adopt_xa_switch(
+      {.name = "ledger", .xa_switch = &one_scan_switch(), .open_info = "rm=switch-a", .recover_batch = 64});
+  ASSERT_TRUE(resource.ok()) << resource.status().to_string();
+  std::unique_ptr<XaConnection> session = open_session(**resource);
+  XaConnection::Recovered recovered = session->recover();
+  ASSERT_TRUE(recovered.reply.ok()) << recovered.reply.detail;
+  std::sort(recovered.xids.begin(), recovered.xids.end());
+  EXPECT_EQ(recovered.xids, prepared);
+  // The empty continuation after a full batch: new scans with larger buffers until one is short.
+  EXPECT_EQ(watched().recover_flags,
+            (std::vector<long>{TMSTARTRSCAN, TMNOFLAGS, TMSTARTRSCAN, TMSTARTRSCAN}));
+  EXPECT_EQ(watched().recover_counts, (std::vector<long>{64, 64, 128, 256}));
+}
+
+TEST_F(XaSwitchAdapterTest, RecoverOfExactlyOneFullBatchChecksOnceWithALargerBuffer) {
+  std::vector<Xid> prepared;
+  for (std::uint16_t n = 500; n < 564; ++n) {
+    prepared.push_back(test_xid(n));
+    a_->prepare_detached(prepared.back());
+  }
+  std::unique_ptr<XaConnection> session = open_session(*adopt("ledger", "switch-a", 64));
+  XaConnection::Recovered recovered = session->recover();
+  ASSERT_TRUE(recovered.reply.ok()) << recovered.reply.detail;
+  std::sort(recovered.xids.begin(), recovered.xids.end());
+  EXPECT_EQ(recovered.xids, prepared);
+  EXPECT_EQ(watched().recover_flags, (std::vector<long>{TMSTARTRSCAN, TMNOFLAGS, TMSTARTRSCAN}));
+  EXPECT_EQ(watched().recover_counts, (std::vector<long>{64, 64, 128}));
 }
 
 // The whole path: a TransactionManager over two adopted switches commits in two phases, the
