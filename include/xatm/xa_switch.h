@@ -58,9 +58,14 @@ struct SwitchDataSource {
 // first connect() calls xa_open.
 Result<std::unique_ptr<Resource>> adopt_xa_switch(SwitchDataSource config);
 
-// The xa_switch_t named `symbol` in the shared object `library` (dlopen with RTLD_NOW and
-// RTLD_LOCAL). The library stays loaded until the process exits. kNotFound when the file or the
-// symbol is missing, with dlerror()'s explanation.
+// The xa_switch_t that `symbol` names in the shared object `library` (dlopen with RTLD_NOW and
+// RTLD_LOCAL). The symbol is either the switch itself, a `struct xa_switch_t` object (the XA
+// specification's convention, e.g. xatm_postgresql_xa_switch, Oracle's xaosw), or a function
+// taking nothing and returning a pointer to one (LIXA's convention: lixa_get_xa_switch, which
+// xatm's modules export too); the symbol's ELF type tells which. The library stays loaded until
+// the process exits. kNotFound when the file or the symbol is missing, with dlerror()'s
+// explanation, or when the function returns null; kInvalidArgument for a symbol that is
+// neither (e.g. an object smaller than an xa_switch_t).
 Result<const xa_switch_t*> load_xa_switch(const std::string& library, const std::string& symbol);
 
 // Enlists `data_source` in `tx` like Transaction::enlist() and runs work(rmid) on the thread of

@@ -341,6 +341,13 @@ TEST_F(XaSwitchAdapterTest, LoadReportsAMissingLibraryOrSymbol) {
   EXPECT_NE(no_symbol.status().message().find("no XA switch symbol 'no_such_xa_switch'"),
             std::string::npos)
       << no_symbol.status().to_string();
+
+  // A symbol that is an object, but too small for an xa_switch_t (a char**).
+  Result<const xa_switch_t*> not_a_switch = load_xa_switch("libc.so.6", "environ");
+  ASSERT_FALSE(not_a_switch.ok());
+  EXPECT_EQ(not_a_switch.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(not_a_switch.status().message().find("-byte object, not an xa_switch_t"), std::string::npos)
+      << not_a_switch.status().to_string();
 }
 
 }  // namespace

@@ -172,6 +172,19 @@ class SwitchModuleTest : public ::testing::Test {
   std::unique_ptr<TransactionManager> tm_;
 };
 
+TEST(SwitchModuleLoad, EachModuleExportsItsSwitchAndLixasGetterForIt) {
+  for (const char* module : {XATM_MYSQL_SWITCH_MODULE, XATM_POSTGRESQL_SWITCH_MODULE}) {
+    const std::string object = std::string(module).find("mysql") != std::string::npos
+                                   ? "xatm_mysql_xa_switch"
+                                   : "xatm_postgresql_xa_switch";
+    Result<const xa_switch_t*> by_object = load_xa_switch(module, object);
+    Result<const xa_switch_t*> by_getter = load_xa_switch(module, "lixa_get_xa_switch");
+    ASSERT_TRUE(by_object.ok()) << by_object.status().to_string();
+    ASSERT_TRUE(by_getter.ok()) << by_getter.status().to_string();
+    EXPECT_EQ(*by_object, *by_getter) << module << ": the getter returns the module's switch";
+  }
+}
+
 TEST_F(SwitchModuleTest, CrossDatabaseTransferCommitsInTwoPhases) {
   start_manager(xatm_mysql_xa_switch, xatm_postgresql_xa_switch);
   Transaction tx = begin();

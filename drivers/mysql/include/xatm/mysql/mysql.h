@@ -34,6 +34,7 @@
 
 #include "xatm/driver/open_info.h"
 #include "xatm/driver/resource.h"
+#include "xatm/mysql/xa_switch.h"
 #include "xatm/status.h"
 #include "xatm/xa.h"
 
@@ -118,6 +119,6 @@ sql::Connection* switch_connection(int rmid);
 // info string of data_source_from_open_info(); the state of each rmid belongs to the thread
 // that opened it (the XA thread of control). It is also in the loadable module
 // libxatm_mysql_switch.so. docs/xa-switch.md lists what each verb and flag does.
-extern "C" xa_switch_t xatm_mysql_xa_switch;
+// (declared in xatm/mysql/xa_switch.h, plain C: extern struct xa_switch_t xatm_mysql_xa_switch)
 
 #endif  // XATM_MYSQL_MYSQL_H_

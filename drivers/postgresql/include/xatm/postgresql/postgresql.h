@@ -32,6 +32,7 @@
 
 #include "xatm/driver/open_info.h"
 #include "xatm/driver/resource.h"
+#include "xatm/postgresql/xa_switch.h"
 #include "xatm/status.h"
 #include "xatm/transaction_manager.h"
 #include "xatm/xa.h"
@@ -121,6 +122,6 @@ PGconn* switch_connection(int rmid);
 // info string of data_source_from_open_info(); the state of each rmid belongs to the thread that
 // opened it (the XA thread of control). It is also in the loadable module
 // libxatm_postgresql_switch.so. docs/xa-switch.md lists what each verb and flag does.
-extern "C" xa_switch_t xatm_postgresql_xa_switch;
+// (declared in xatm/postgresql/xa_switch.h, plain C: extern struct xa_switch_t xatm_postgresql_xa_switch)
 
 #endif  // XATM_POSTGRESQL_POSTGRESQL_H_
