@@ -7,12 +7,16 @@
 #   - src/ never includes testing/ or a driver; the crash points reach src/ only through
 #     src/testing_hooks.h, whose include of testing/crash_points.h is compiled only with
 #     XATM_TESTING_HOOKS.
+#   - src/prometheus/ (the optional xatm::prometheus) includes only include/, its own files
+#     (src/prometheus/ and src/prometheus/include/) and vendor headers; the rest of src/ never
+#     includes it: the core builds without prometheus-cpp.
 # tools/, tests/, bench/, examples/ and testing/ may include anything.
 #
 # Every #include "..." and #include <...> is resolved the way a compiler with the build's include
 # paths would find it: a quoted one first against the including file's directory, then against the
 # directories the file's own target may use (allowed), then against every other include root of the
-# tree (src/, the repository root, testing/, testing/fake/include/, the drivers'). What it resolves
+# tree (src/, the repository root, testing/, testing/fake/include/, src/prometheus/include/, the
+# drivers'). What it resolves
 # to decides; a header found nowhere in the tree is a system or vendor header and is not checked.
 # Prints every violation as FILE:LINE: rule, exits 1 if there is one. Runs from any directory.
 set -euo pipefail
@@ -27,7 +31,8 @@ for dir in drivers/*/; do
 done
 
 # Include roots of the build that a target outside the rules' allowance could reach.
-other_roots=(src . testing testing/fake/include)
+prometheus=src/prometheus
+other_roots=(src . testing testing/fake/include "${prometheus}/include")
 for driver in "${drivers[@]}"; do
   other_roots+=("${driver}/include" "${driver}")
 done
@@ -52,11 +57,12 @@ resolve() {
   done
 }
 
-# Which area of the tree PATH is in: include, src, testing, drivers/<d>, or other.
+# Which area of the tree PATH is in: include, src/prometheus, src, testing, drivers/<d>, or other.
 area_of() {
   local path="$1" driver
   case "${path}" in
     include/*) echo include ;;
+    "${prometheus}"/*) echo "${prometheus}" ;;
     src/*) echo src ;;
     testing/*) echo testing ;;
     drivers/*)
@@ -101,7 +107,7 @@ check() {
   done < <(includes_of "${file}")
 }
 
-sources() { find "$@" -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.cc' -o -name '*.cpp' \) | sort; }
+sources() { find "$@" -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.cc' -o -name '*.cpp' \) -print | sort; }
 
 while IFS= read -r file; do
   check "${file}" "include/ includes only include/ (never src/, testing/ or a driver)" \
@@ -152,12 +158,19 @@ while IFS= read -r file; do
   exempt=""
   [[ "${file}" == "${hooks}" ]] && exempt=testing/crash_points.h  # checked above
   check "${file}" \
-    "src/ never includes testing/ (crash points only through src/testing_hooks.h) nor a driver" \
+    "src/ never includes testing/ (crash points only through src/testing_hooks.h), a driver nor ${prometheus}/" \
     "include src" src include
-done < <(sources src)
+done < <(sources src -path "${prometheus}" -prune -o)
+
+exempt=""
+while IFS= read -r file; do
+  check "${file}" \
+    "${prometheus}/ includes only include/xatm/ and its own files (never the rest of src/, testing/ or a driver)" \
+    "include ${prometheus}" include "${prometheus}/include" "${prometheus}"
+done < <(sources "${prometheus}")
 
 if [[ ${violations} -ne 0 ]]; then
   echo "check-includes: ${violations} violation(s) of the include rules (docs/architecture.md)" >&2
   exit 1
 fi
-echo "check-includes: include/, drivers/ and src/ keep the include rules"
+echo "check-includes: include/, drivers/, src/ and ${prometheus}/ keep the include rules"

@@ -12,6 +12,8 @@ packages=(
   # libraries (CLI11: the command line of xatm-recover)
   libboost-dev libboost-log-dev libboost-program-options-dev nlohmann-json3-dev libcli11-dev
   libmysqlcppconn-dev libpq-dev
+  # xatm::prometheus (XATM_WITH_PROMETHEUS, on in scripts/test.sh) and the order_service example
+  prometheus-cpp-dev
   # tests and benchmarks (gdb holds a MariaDB thread open in the detach-window test)
   libgtest-dev libgmock-dev libbenchmark-dev gdb
   # database servers and clients for the integration and crash tests

@@ -22,9 +22,10 @@ section "setup: Debian packages"
 "${repo_root}/scripts/setup.sh"
 
 section "configure: ${build_dir}"
-# The tests need the library's crash points, which a release build leaves out.
+# The tests need the library's crash points, which a release build leaves out. The optional
+# xatm::prometheus target is built and tested too (with examples/order_service).
 cmake -S "${repo_root}" -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DXATM_BUILD_TESTS=ON -DXATM_TESTING_HOOKS=ON "${cmake_args[@]}"
+  -DXATM_BUILD_TESTS=ON -DXATM_TESTING_HOOKS=ON -DXATM_WITH_PROMETHEUS=ON "${cmake_args[@]}"
 
 section "build (${jobs} jobs)"
 cmake --build "${build_dir}" --parallel "${jobs}"

@@ -152,7 +152,11 @@ class TransactionManager {
   Result<Transaction> begin();
   Result<Transaction> begin(std::chrono::milliseconds timeout);
 
+  // Counters and gauges; may be called from any thread at any time, also during start().
   Stats stats() const;
+
+  // Options::node_name.
+  const std::string& node_name() const;
 
   // Calls `observer` for every transaction that ends from now on (xatm/observer.h). Before
   // start() only (kFailedPrecondition after); several observers are called in the order added.

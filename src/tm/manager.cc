@@ -41,6 +41,7 @@ Manager::Manager(Options options, std::unique_ptr<DecisionLog> log, WallClock cl
       data_sources_(options_.max_idle_connections) {}
 
 Manager::~Manager() {
+  recovery_for_stats_ = nullptr;
   recovery_.reset();  // no pass runs while the transactions are taken apart
   reaper_.reset();
   abandon_live();
@@ -186,6 +187,7 @@ Status Manager::start() {
                       .owner_down_below_sequence = *first_sequence,
                       .in_flight = [this](const Xid& global) { return live_.contains(global); },
                       .clock = clock_});
+  recovery_for_stats_ = recovery_.get();
   // What earlier incarnations left in doubt is resolved before any new work can start.
   recovery_->run_pass();
   started_ = true;
@@ -204,8 +206,8 @@ Status Manager::add_observer(std::shared_ptr<TransactionObserver> observer) {
 Stats Manager::stats() const {
   Stats stats = stats_.snapshot();
   stats.in_flight = live_.size();
-  if (recovery_ != nullptr) {
-    const InDoubtSummary in_doubt = recovery_->in_doubt();
+  if (const BackgroundRecovery* recovery = recovery_for_stats_.load()) {
+    const InDoubtSummary in_doubt = recovery->in_doubt();
     stats.recovered_branches = in_doubt.resolved_total;
     stats.in_doubt_branches = in_doubt.branches;
     stats.oldest_in_doubt_created = in_doubt.oldest_created;

@@ -7,6 +7,7 @@
 #ifndef XATM_SRC_TM_MANAGER_H_
 #define XATM_SRC_TM_MANAGER_H_
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -52,6 +53,7 @@ class Manager {
   }
 
   Stats stats() const;
+  const std::string& node_name() const { return options_.node_name; }
   Status add_observer(std::shared_ptr<TransactionObserver> observer);
   DecisionLog& decision_log() { return *log_; }
   // One recovery pass now. kFailedPrecondition before start().
@@ -81,6 +83,8 @@ class Manager {
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<Reaper> reaper_;
   std::unique_ptr<BackgroundRecovery> recovery_;  // last: stopped first
+  // recovery_ for stats(), which any thread may call while start() sets recovery_.
+  std::atomic<const BackgroundRecovery*> recovery_for_stats_{nullptr};
   bool started_ = false;
 };
 

@@ -35,6 +35,8 @@ Result<Transaction> TransactionManager::begin_with(std::optional<std::chrono::mi
 
 Stats TransactionManager::stats() const { return manager_->stats(); }
 
+const std::string& TransactionManager::node_name() const { return manager_->node_name(); }
+
 Status TransactionManager::add_observer(std::shared_ptr<TransactionObserver> observer) {
   return manager_->add_observer(std::move(observer));
 }

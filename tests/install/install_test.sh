@@ -59,3 +59,16 @@ echo "--- build the consumer"
 echo "--- run the consumer"
 consumer="$(find "${work}/consumer-build" -type f -name xatm_consumer -perm -u+x | head -n 1)"
 "${consumer}"
+
+# Built when the installed package has xatm::prometheus (XATM_WITH_PROMETHEUS=ON), and then it
+# must have been: the build tree says whether it was.
+if grep -q '^XATM_WITH_PROMETHEUS:BOOL=ON' "${build_dir}/CMakeCache.txt"; then
+  echo "--- run the xatm::prometheus consumer"
+  consumer="$(find "${work}/consumer-build" -type f -name xatm_prometheus_consumer -perm -u+x |
+              head -n 1)"
+  if [[ -z "${consumer}" ]]; then
+    echo "FAIL: the installed package has no xatm::prometheus target" >&2
+    exit 1
+  fi
+  "${consumer}"
+fi
