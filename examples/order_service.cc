@@ -268,7 +268,8 @@ Placed do_order(xatm::Transaction& tx, const Order& order) {
 Placed place_order(xatm::TransactionManager& tm, const Order& order,
                    std::chrono::milliseconds timeout) {
   // Past its timeout the TM's reaper rolls the transaction back even while a statement is
-  // stuck (it cancels the statement), so no order holds its locks much longer than `timeout`.
+  // stuck (it ends the branch's database session, which cancels the statement and releases
+  // its locks), so no order holds its locks much longer than `timeout`.
   xatm::Result<xatm::Transaction> tx = tm.begin(timeout);
   if (!tx.ok())
     return {xatm::Outcome{xatm::Outcome::Kind::kRolledBack, tx.status().to_string(), {}}};

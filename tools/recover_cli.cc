@@ -162,6 +162,8 @@ int run_recover_cli(int argc, const char* const* argv, std::ostream& out, std::o
   CLI::App app("xatm-recover: inspect and resolve what a crashed xatm transaction manager left",
                "xatm-recover");
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("xatm-recover ") + XATM_VERSION,
+                       "Print the version and exit");
   add_log_commands(app, context);
   add_recovery_commands(app, context);
   try {
@@ -171,6 +173,9 @@ int run_recover_cli(int argc, const char* const* argv, std::ostream& out, std::o
     return kExitOk;
   } catch (const CLI::CallForAllHelp&) {
     out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion& version) {
+    out << version.what() << "\n";
     return kExitOk;
   } catch (const CLI::ParseError& error) {
     err << "xatm-recover: " << describe_parse_error(error) << "\n"

@@ -47,6 +47,12 @@ class RecoverCliTest : public ::testing::Test {
   std::string dir_ = tmp_.path() + "/log";
 };
 
+TEST(RecoverCliVersionTest, VersionPrintsTheProjectVersion) {
+  CliRun result = run({"--version"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, std::string("xatm-recover ") + XATM_VERSION + "\n");
+}
+
 TEST_F(RecoverCliTest, VerifyOfACleanLogExitsZero) {
   write_log();
   CliRun result = run({"log", "verify", dir_});
