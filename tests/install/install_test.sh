@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs a build of xatm into a temporary prefix and builds and runs an outside project against
-# it: proves that the installed headers, libraries and CMake package config are complete.
+# it: proves that the installed headers, libraries, CMake package config and pkg-config files are
+# complete. The consumer links xatm::core, both drivers (and xatm::prometheus when built), once
+# through find_package(xatm) and once through pkg-config alone, plus a C program.
 #
 # Usage: install_test.sh BUILD_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE GENERATOR CONFIG [SANITIZE]
 #   SANITIZE: the build's XATM_SANITIZE value; the consumer is built with the same sanitizers,
@@ -59,6 +61,47 @@ echo "--- build the consumer"
 echo "--- run the consumer"
 consumer="$(find "${work}/consumer-build" -type f -name xatm_consumer -perm -u+x | head -n 1)"
 "${consumer}"
+
+# Built when the build has both drivers (the default), and then it must have been.
+if grep -q '^XATM_WITH_MYSQL:BOOL=ON' "${build_dir}/CMakeCache.txt" &&
+   grep -q '^XATM_WITH_POSTGRESQL:BOOL=ON' "${build_dir}/CMakeCache.txt"; then
+  echo "--- run the drivers consumer (xatm::mysql, xatm::postgresql)"
+  consumer="$(find "${work}/consumer-build" -type f -name xatm_drivers_consumer -perm -u+x |
+              head -n 1)"
+  if [[ -z "${consumer}" ]]; then
+    echo "FAIL: the installed package lacks xatm::mysql or xatm::postgresql" >&2
+    exit 1
+  fi
+  "${consumer}"
+
+  echo "--- pkg-config: the same programs built from the installed .pc files alone"
+  export PKG_CONFIG_PATH="$(dirname "$(find "${prefix}" -name xatm.pc | head -n 1)")"
+  pc_flags=()
+  [[ -n "${sanitize}" ]] && pc_flags=("-fsanitize=${sanitize}" -fno-omit-frame-pointer)
+  # The libraries are static here (pkg-config --static adds their private dependencies).
+  # Assigned first, so that a pkg-config failure stops the script (set -e).
+  pc="$(pkg-config --static --cflags --libs xatm)"
+  read -r -a core_libs <<<"${pc}"
+  "${cxx}" -std=c++20 "${pc_flags[@]}" "${consumer_dir}/main.cc" -o "${work}/pc_consumer" \
+    "${core_libs[@]}"
+  "${work}/pc_consumer"
+  pc="$(pkg-config --static --cflags --libs xatm-mysql xatm-postgresql)"
+  read -r -a driver_libs <<<"${pc}"
+  "${cxx}" -std=c++20 "${pc_flags[@]}" "${consumer_dir}/drivers_main.cc" \
+    -o "${work}/pc_drivers_consumer" "${driver_libs[@]}"
+  "${work}/pc_drivers_consumer"
+  # A C program: compiled as C, linked by the C++ compiler (the driver is C++ inside).
+  pc="$(pkg-config --cflags xatm-postgresql)"
+  read -r -a c_flags <<<"${pc}"
+  pc="$(pkg-config --static --libs xatm-postgresql)"
+  read -r -a c_libs <<<"${pc}"
+  cc="$(dirname "${cxx}")/cc"
+  [[ -x "${cc}" ]] || cc=cc
+  "${cc}" -std=c99 -Wall -Werror "${pc_flags[@]}" "${c_flags[@]}" -c \
+    "${consumer_dir}/switch_main.c" -o "${work}/switch_main.o"
+  "${cxx}" "${pc_flags[@]}" "${work}/switch_main.o" -o "${work}/pc_c_consumer" "${c_libs[@]}"
+  "${work}/pc_c_consumer"
+fi
 
 # Built when the installed package has xatm::prometheus (XATM_WITH_PROMETHEUS=ON), and then it
 # must have been: the build tree says whether it was.
