@@ -3,7 +3,7 @@
 # - Every library gets VERSION and SOVERSION: with -DBUILD_SHARED_LIBS=ON it is
 #   libxatm.so.<major>.<minor> (0.x releases may break the ABI at every minor version, so
 #   the minor is part of the SONAME until 1.0). Static libraries (the default) are unchanged.
-# - One pkg-config file per library (xatm, xatm-mysql, xatm-postgresql, xatm-prometheus) beside
+# - One pkg-config file per library (xatm, xatm-mysql, xatm-postgresql, xatm-tx, xatm-prometheus) beside
 #   the CMake package, with the private link lines a static build needs (pkg-config --static).
 # - CPack: `cpack -G DEB` in a build tree makes libxatm (shared libraries and the switch
 #   modules), libxatm-dev (headers, CMake package, pkg-config files) and xatm-tools
@@ -14,7 +14,7 @@ if(PROJECT_VERSION_MAJOR EQUAL 0)
 else()
   set(XATM_SOVERSION "${PROJECT_VERSION_MAJOR}")
 endif()
-foreach(target IN ITEMS xatm_core xatm_mysql xatm_postgresql xatm_prometheus)
+foreach(target IN ITEMS xatm_core xatm_mysql xatm_postgresql xatm_prometheus xatm_tx)
   if(TARGET ${target})
     set_target_properties(${target} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${XATM_SOVERSION})
   endif()
@@ -62,6 +62,10 @@ endif()
 if(TARGET xatm_postgresql)
   xatm_pkg_config(xatm-postgresql xatm_postgresql "xatm's PostgreSQL driver (libpq)"
     REQUIRES xatm PRIVATE_LIBS -lpq)
+endif()
+if(TARGET xatm_tx)
+  xatm_pkg_config(xatm-tx xatm_tx "xatm's X/Open TX C API (tx.h)"
+    REQUIRES xatm-mysql xatm-postgresql LIBS -lpq)
 endif()
 if(TARGET xatm_prometheus)
   xatm_pkg_config(xatm-prometheus xatm_prometheus "xatm's metrics on a prometheus-cpp registry"

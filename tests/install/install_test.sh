@@ -101,6 +101,14 @@ if grep -q '^XATM_WITH_MYSQL:BOOL=ON' "${build_dir}/CMakeCache.txt" &&
     "${consumer_dir}/switch_main.c" -o "${work}/switch_main.o"
   "${cxx}" "${pc_flags[@]}" "${work}/switch_main.o" -o "${work}/pc_c_consumer" "${c_libs[@]}"
   "${work}/pc_c_consumer"
+  pc="$(pkg-config --cflags xatm-tx)"
+  read -r -a c_flags <<<"${pc}"
+  pc="$(pkg-config --static --libs xatm-tx)"
+  read -r -a c_libs <<<"${pc}"
+  "${cc}" -std=c99 -Wall -Werror "${pc_flags[@]}" "${c_flags[@]}" -c \
+    "${consumer_dir}/tx_main.c" -o "${work}/tx_main.o"
+  "${cxx}" "${pc_flags[@]}" "${work}/tx_main.o" -o "${work}/pc_tx_consumer" "${c_libs[@]}"
+  "${work}/pc_tx_consumer"
 fi
 
 # Built when the installed package has xatm::prometheus (XATM_WITH_PROMETHEUS=ON), and then it

@@ -66,7 +66,7 @@ export LD_LIBRARY_PATH="${libdir}"
 echo "--- SONAMEs"
 soversion="$(echo "${version}" | cut -d. -f1-2)"
 [[ "${version}" == 0.* ]] || soversion="${version%%.*}"
-for library in xatm xatm_mysql xatm_postgresql; do
+for library in xatm xatm_mysql xatm_postgresql xatm_tx; do
   soname="$(readelf -d "${libdir}/lib${library}.so.${version}" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
   if [[ "${soname}" != "lib${library}.so.${soversion}" ]]; then
     echo "FAIL: lib${library}.so.${version} has SONAME '${soname}', not lib${library}.so.${soversion}" >&2
@@ -105,4 +105,8 @@ pc="$(pkg-config --cflags --libs xatm-postgresql)"
 read -r -a c_flags <<<"${pc}"
 cc -std=c99 -Wall -Werror "${consumer_dir}/switch_main.c" -o "${work}/pc_c" "${c_flags[@]}"
 "${work}/pc_c"
+pc="$(pkg-config --cflags --libs xatm-tx)"
+read -r -a c_flags <<<"${pc}"
+cc -std=c99 -Wall -Werror "${consumer_dir}/tx_main.c" -o "${work}/pc_tx" "${c_flags[@]}"
+"${work}/pc_tx"
 echo "OK: the packages install, and programs build against them with CMake and pkg-config"

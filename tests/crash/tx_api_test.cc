@@ -1,0 +1,119 @@
+// The X/Open TX C API (include/xatm/tx.h) on the real servers (label `crash`, as it needs both):
+// a C program (tx_program.c, compiled as C) runs global transactions through tx_open /
+// tx_begin / tx_commit / tx_rollback, configured by the JSON file xatm-recover reads, and checks
+// every return code; this test then checks what it left in both databases.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <libpq-fe.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
+
+#include "bank.h"
+#include "driver_under_test.h"
+
+namespace xatm::crash {
+namespace {
+
+using testing::test_setting;
+
+class TxApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
+                test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
+                test_setting("PG_CONNINFO")};
+    Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
+    ASSERT_TRUE(bank.ok()) << bank.status().to_string();
+    bank_ = std::move(*bank);
+    ASSERT_TRUE(bank_->reset().ok());
+    dir_ = (std::filesystem::temp_directory_path() / ("tx-api-" + std::to_string(getpid()))).string();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The config file xatm-recover would read for this node.
+  std::string write_config() const {
+    const std::string path = dir_ + "/node.json";
+    std::ofstream(path) << R"({"node_name": "tx-api", "log_dir": ")" << dir_ << R"(/log", )"
+                        << R"("data_sources": [{"name": "mariadb", "driver": "mysql", "unix_socket": ")"
+                        << servers_.mysql_socket << R"(", "user": ")" << servers_.mysql_user
+                        << R"(", "password_env": "XATM_TX_TEST_MYSQL_PASSWORD", "database": ")"
+                        << servers_.mysql_database << R"("}, {"name": "postgresql", "driver": )"
+                        << R"("postgresql", "conninfo": ")" << servers_.pg_conninfo << R"("}]})";
+    return path;
+  }
+
+  // Runs the C program with XATM_CONFIG=`config` (and `mode` as its argument when not empty);
+  // its exit status (its output goes to ours).
+  static int run_program(const std::string& config, const std::string& mysql_password,
+                         const std::string& mode = "") {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      setenv("XATM_CONFIG", config.c_str(), 1);                            // NOLINT(concurrency-mt-unsafe)
+      setenv("XATM_TX_TEST_MYSQL_PASSWORD", mysql_password.c_str(), 1);    // NOLINT(concurrency-mt-unsafe)
+      if (mode.empty()) {
+        execl(XATM_TX_PROGRAM, XATM_TX_PROGRAM, static_cast<char*>(nullptr));
+      } else {
+        execl(XATM_TX_PROGRAM, XATM_TX_PROGRAM, mode.c_str(), static_cast<char*>(nullptr));
+      }
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  long long mariadb_balance(int id) const {
+    sql::ConnectOptionsMap options;
+    options["socket"] = servers_.mysql_socket;
+    options["userName"] = servers_.mysql_user;
+    options["password"] = servers_.mysql_password;
+    options["schema"] = servers_.mysql_database;
+    std::unique_ptr<sql::Connection> connection(sql::mysql::get_mysql_driver_instance()->connect(options));
+    std::unique_ptr<sql::Statement> statement(connection->createStatement());
+    std::unique_ptr<sql::ResultSet> row(statement->executeQuery(
+        "SELECT balance FROM crash_accounts WHERE id = " + std::to_string(id)));
+    return row->next() ? row->getInt64(1) : -1;
+  }
+
+  long long postgresql_balance(int id) const {
+    PGconn* connection = PQconnectdb(servers_.pg_conninfo.c_str());
+    PGresult* result = PQexec(connection, ("SELECT balance FROM crash_accounts WHERE id = " +
+                                           std::to_string(id)).c_str());
+    const long long balance = PQntuples(result) == 1 ? std::atoll(PQgetvalue(result, 0, 0)) : -1;
+    PQclear(result);
+    PQfinish(connection);
+    return balance;
+  }
+
+  ServerSettings servers_;
+  std::unique_ptr<Bank> bank_;
+  std::string dir_;
+};
+
+TEST_F(TxApiTest, ACProgramRunsGlobalTransactionsThroughTx) {
+  ASSERT_EQ(run_program(write_config(), servers_.mysql_password), 0) << "see the program's FAIL lines";
+  EXPECT_EQ(mariadb_balance(5), kOpeningBalance - 11);  // 10 committed, 1 committed chained
+  EXPECT_EQ(postgresql_balance(5), kOpeningBalance + 11);
+  EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+  EXPECT_EQ(bank_->prepared_of_node("tx-api").value(), 0);
+}
+
+TEST_F(TxApiTest, TxOpenWithoutAUsableConfigFailsNamingTheFile) {
+  // No such file: tx_open answers TX_FAIL (a fatal error), and tx_begin a protocol error.
+  EXPECT_EQ(run_program(dir_ + "/missing.json", servers_.mysql_password, "open-fails"), 0);
+}
+
+}  // namespace
+}  // namespace xatm::crash
