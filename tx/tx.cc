@@ -132,13 +132,13 @@ int end_transaction(End end, bool committing) {
   const Outcome outcome = end(*state.tx);
   state.tx.reset();
   int code = code_of(outcome, committing);
-  if (code != TX_OK) state.last_error = outcome.to_string();
-  if (state.control == TX_CHAINED) {
-    std::string why = state.last_error;
-    if (begin_transaction(state) != TX_OK) code += TX_NO_BEGIN;
-    if (code == TX_NO_BEGIN) why.clear();
-    if (!why.empty()) state.last_error = why + "; " + state.last_error;
+  const std::string ended = code == TX_OK ? "" : outcome.to_string();
+  if (state.control == TX_CHAINED && begin_transaction(state) != TX_OK) {
+    // begin_transaction() said why the next one could not begin.
+    if (!ended.empty()) state.last_error = ended + "; then " + state.last_error;
+    return code + TX_NO_BEGIN;
   }
+  if (!ended.empty()) state.last_error = ended;
   return code;
 }
 
