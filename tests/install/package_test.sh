@@ -3,7 +3,8 @@
 # packages as a Debian 12 user gets them: their names and dependencies (apt resolves them from
 # the archive, simulated), the libraries' SONAMEs, xatm-recover --version, and the installed
 # tree used by an outside project three ways: find_package(xatm) (consumer/), pkg-config, and a
-# C program. The packages are unpacked (dpkg-deb -x) into a scratch root, not installed.
+# C program. The packages are unpacked (dpkg-deb -x) into a scratch root; as root they are also
+# installed with dpkg -i, used from /usr and purged.
 #
 # Usage: package_test.sh SOURCE_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE CPACK GENERATOR [PROMETHEUS]
 #   PROMETHEUS: ON to build and check xatm::prometheus too.
@@ -109,4 +110,20 @@ pc="$(pkg-config --cflags --libs xatm-tx)"
 read -r -a c_flags <<<"${pc}"
 cc -std=c99 -Wall -Werror "${consumer_dir}/tx_main.c" -o "${work}/pc_tx" "${c_flags[@]}"
 "${work}/pc_tx"
+# As root (CI), the packages are also installed for real with dpkg (their dependencies are
+# installed already by scripts/setup.sh), used from /usr, and purged again.
+if [[ ${EUID} -eq 0 ]] && ! dpkg-query -W libxatm >/dev/null 2>&1; then
+  echo "--- dpkg -i, then a program built against /usr"
+  trap 'dpkg --purge xatm-tools libxatm-dev libxatm >/dev/null 2>&1 || true; rm -rf "${work}"' EXIT
+  quietly dpkg -i "${debs[@]}"
+  unset LD_LIBRARY_PATH PKG_CONFIG_PATH
+  printed="$(xatm-recover --version)"
+  [[ "${printed}" == "xatm-recover ${version}" ]] || { echo "FAIL: installed tool printed '${printed}'" >&2; exit 1; }
+  pc="$(pkg-config --cflags --libs xatm-mysql xatm-postgresql)"
+  read -r -a flags <<<"${pc}"
+  "${cxx}" -std=c++20 "${consumer_dir}/drivers_main.cc" -o "${work}/installed_drivers" "${flags[@]}"
+  "${work}/installed_drivers"
+  quietly dpkg --purge xatm-tools libxatm-dev libxatm
+  if [[ -e /usr/include/xatm/tx.h ]]; then echo "FAIL: dpkg --purge left /usr/include/xatm" >&2; exit 1; fi
+fi
 echo "OK: the packages install, and programs build against them with CMake and pkg-config"
