@@ -32,7 +32,7 @@ done
 
 # Include roots of the build that a target outside the rules' allowance could reach.
 prometheus=src/prometheus
-other_roots=(src . testing testing/fake/include "${prometheus}/include")
+other_roots=(src . testing testing/fake/include "${prometheus}/include" tools)
 for driver in "${drivers[@]}"; do
   other_roots+=("${driver}/include" "${driver}")
 done
@@ -64,9 +64,16 @@ area_of() {
     include/*) echo include ;;
     "${prometheus}"/*) echo "${prometheus}" ;;
     src/*) echo src ;;
+    tx/*) echo tx ;;
+    tools/tool_config.h) echo tool_config ;;
+    tools/*) echo tools ;;
     testing/*) echo testing ;;
     drivers/*)
       for driver in "${drivers[@]}"; do
+        if [[ "${path}" == "${driver}/include/"* ]]; then
+          echo "${driver}/include"  # its public headers
+          return
+        fi
         if [[ "${path}" == "${driver}/"* ]]; then
           echo "${driver}"
           return
@@ -124,7 +131,7 @@ while IFS= read -r file; do
   if [[ -n "${driver}" ]]; then
     check "${file}" \
       "${driver}/ includes only include/xatm/ and its own files (never src/, testing/ or another driver)" \
-      "include ${driver}" include "${driver}/include" "${driver}"
+      "include ${driver} ${driver}/include" include "${driver}/include" "${driver}"
   else
     check "${file}" "drivers/ includes only include/xatm/ (never src/ or testing/)" \
       "include" include
@@ -169,8 +176,20 @@ while IFS= read -r file; do
     "include ${prometheus}" include "${prometheus}/include" "${prometheus}"
 done < <(sources "${prometheus}")
 
+# tx/ (xatm::tx, the X/Open TX API): the installed headers, the drivers' public headers and the
+# config file reader of tools/ (compiled into it); never src/ or testing/.
+driver_areas=""
+driver_includes=()
+for driver in "${drivers[@]}"; do
+  driver_areas+=" ${driver}/include"
+  driver_includes+=("${driver}/include")
+done
+while IFS= read -r file; do
+  check "${file}"     "tx/ includes only include/xatm/, the drivers' public headers and tools/tool_config.h (never src/ or testing/)"     "include tx tool_config${driver_areas}" include tx "${driver_includes[@]}" tools
+done < <(sources tx)
+
 if [[ ${violations} -ne 0 ]]; then
   echo "check-includes: ${violations} violation(s) of the include rules (docs/architecture.md)" >&2
   exit 1
 fi
-echo "check-includes: include/, drivers/, src/ and ${prometheus}/ keep the include rules"
+echo "check-includes: include/, drivers/, src/, ${prometheus}/ and tx/ keep the include rules"
