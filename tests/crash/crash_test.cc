@@ -36,8 +36,7 @@
 
 #include <libpq-fe.h>
 
-#include "bank.h"
-#include "driver_under_test.h"
+#include "bank_test.h"
 #include "xatm/decision_log.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"
@@ -276,11 +275,6 @@ std::map<char, int> count_outcomes(const std::string& outcomes_path) {
 int env_int(const char* name, int fallback) {
   const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): test set-up
   return value != nullptr ? std::atoi(value) : fallback;
-}
-
-ServerSettings test_servers() {
-  return {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"), test_setting("MYSQL_PASSWORD"),
-          test_setting("MYSQL_DATABASE"), test_setting("PG_CONNINFO")};
 }
 
 // Recovers `node` as a new incarnation would (a worker without transfers), until nothing of it

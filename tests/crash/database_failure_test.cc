@@ -16,7 +16,7 @@
 #include <libpq-fe.h>
 #include <mysql_connection.h>
 
-#include "bank.h"
+#include "bank_test.h"
 #include "testing/crash_points.h"
 #include "driver_under_test.h"
 #include "xatm/mysql/mysql.h"
@@ -27,19 +27,9 @@ namespace xatm::crash {
 namespace {
 
 using testing::run_test_servers;
-using testing::test_setting;
 
-class DatabaseFailureTest : public ::testing::Test {
+class DatabaseFailureTest : public BankTest {
  protected:
-  void SetUp() override {
-    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                test_setting("PG_CONNINFO")};
-    Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
-    ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-    bank_ = std::move(*bank);
-    ASSERT_TRUE(bank_->reset().ok());
-  }
   void TearDown() override {
     internal::set_crash_hook({});
     managers_.clear();
@@ -107,8 +97,6 @@ class DatabaseFailureTest : public ::testing::Test {
     return left;
   }
 
-  ServerSettings servers_;
-  std::unique_ptr<Bank> bank_;
   std::vector<std::unique_ptr<TransactionManager>> managers_;
   std::vector<std::string> log_dirs_;
 };

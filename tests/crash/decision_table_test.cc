@@ -20,8 +20,7 @@
 #include <memory>
 #include <string>
 
-#include "bank.h"
-#include "driver_under_test.h"
+#include "bank_test.h"
 #include "xatm/decision_log.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"
@@ -30,7 +29,6 @@
 namespace xatm::crash {
 namespace {
 
-using testing::test_setting;
 
 constexpr const char* kTable = "xatm_llr_test_decisions";
 
@@ -58,15 +56,11 @@ class CountingLog final : public DecisionLog {
   std::unique_ptr<DecisionLog> log_;
 };
 
-class DecisionTableTest : public ::testing::Test {
+class DecisionTableTest : public BankTest {
  protected:
   void SetUp() override {
-    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"), test_setting("MYSQL_PASSWORD"),
-                test_setting("MYSQL_DATABASE"), test_setting("PG_CONNINFO")};
-    Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
-    ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-    bank_ = std::move(*bank);
-    ASSERT_TRUE(bank_->reset().ok());
+    BankTest::SetUp();
+    if (HasFatalFailure()) return;
     pg_ = PQconnectdb(servers_.pg_conninfo.c_str());
     ASSERT_EQ(PQstatus(pg_), CONNECTION_OK);
     pg_exec(std::string("DROP TABLE IF EXISTS ") + kTable);
@@ -178,8 +172,6 @@ class DecisionTableTest : public ::testing::Test {
     return std::string(ledgers->mariadb.count(id) ? "M" : "") + (ledgers->postgresql.count(id) ? "P" : "");
   }
 
-  ServerSettings servers_;
-  std::unique_ptr<Bank> bank_;
   PGconn* pg_ = nullptr;
   std::string node_, log_dir_;
   CountingLog* log_ = nullptr;

@@ -18,8 +18,7 @@
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
-#include "bank.h"
-#include "driver_under_test.h"
+#include "bank_test.h"
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/transaction_manager.h"
@@ -29,7 +28,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-using testing::test_setting;
 
 constexpr milliseconds kTimeout{1000};
 // The promise: locks are released within the deadline + 1 s.
@@ -56,16 +54,11 @@ std::string run_postgresql(PGconn* connection, const std::string& sql) {
   return error;
 }
 
-class TimeoutTest : public ::testing::Test {
+class TimeoutTest : public BankTest {
  protected:
   void SetUp() override {
-    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                test_setting("PG_CONNINFO")};
-    Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
-    ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-    bank_ = std::move(*bank);
-    ASSERT_TRUE(bank_->reset().ok());
+    BankTest::SetUp();
+    if (HasFatalFailure()) return;
     log_dir_ = (std::filesystem::temp_directory_path() / ("timeout-" + std::to_string(getpid()))).string();
     std::filesystem::remove_all(log_dir_);
     Options options{.node_name = "timeouts", .log_dir = log_dir_};
@@ -137,8 +130,6 @@ class TimeoutTest : public ::testing::Test {
     }
   }
 
-  ServerSettings servers_;
-  std::unique_ptr<Bank> bank_;
   std::string log_dir_;
   std::unique_ptr<TransactionManager> tm_;
 };

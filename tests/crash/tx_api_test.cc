@@ -18,24 +18,16 @@
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
-#include "bank.h"
-#include "driver_under_test.h"
+#include "bank_test.h"
 
 namespace xatm::crash {
 namespace {
 
-using testing::test_setting;
-
-class TxApiTest : public ::testing::Test {
+class TxApiTest : public BankTest {
  protected:
   void SetUp() override {
-    servers_ = {test_setting("MYSQL_SOCKET"), test_setting("MYSQL_USER"),
-                test_setting("MYSQL_PASSWORD"), test_setting("MYSQL_DATABASE"),
-                test_setting("PG_CONNINFO")};
-    Result<std::unique_ptr<Bank>> bank = Bank::open(servers_);
-    ASSERT_TRUE(bank.ok()) << bank.status().to_string();
-    bank_ = std::move(*bank);
-    ASSERT_TRUE(bank_->reset().ok());
+    BankTest::SetUp();
+    if (HasFatalFailure()) return;
     dir_ = (std::filesystem::temp_directory_path() / ("tx-api-" + std::to_string(getpid()))).string();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -97,8 +89,6 @@ class TxApiTest : public ::testing::Test {
     return balance;
   }
 
-  ServerSettings servers_;
-  std::unique_ptr<Bank> bank_;
   std::string dir_;
 };
 
