@@ -90,25 +90,22 @@ if grep -q '^XATM_WITH_MYSQL:BOOL=ON' "${build_dir}/CMakeCache.txt" &&
   "${cxx}" -std=c++20 "${pc_flags[@]}" "${consumer_dir}/drivers_main.cc" \
     -o "${work}/pc_drivers_consumer" "${driver_libs[@]}"
   "${work}/pc_drivers_consumer"
-  # A C program: compiled as C, linked by the C++ compiler (the driver is C++ inside).
-  pc="$(pkg-config --cflags xatm-postgresql)"
-  read -r -a c_flags <<<"${pc}"
-  pc="$(pkg-config --static --libs xatm-postgresql)"
-  read -r -a c_libs <<<"${pc}"
+  # C programs: compiled as C, linked by the C++ compiler (the libraries are C++ inside).
   cc="$(dirname "${cxx}")/cc"
   [[ -x "${cc}" ]] || cc=cc
-  "${cc}" -std=c99 -Wall -Werror "${pc_flags[@]}" "${c_flags[@]}" -c \
-    "${consumer_dir}/switch_main.c" -o "${work}/switch_main.o"
-  "${cxx}" "${pc_flags[@]}" "${work}/switch_main.o" -o "${work}/pc_c_consumer" "${c_libs[@]}"
-  "${work}/pc_c_consumer"
-  pc="$(pkg-config --cflags xatm-tx)"
-  read -r -a c_flags <<<"${pc}"
-  pc="$(pkg-config --static --libs xatm-tx)"
-  read -r -a c_libs <<<"${pc}"
-  "${cc}" -std=c99 -Wall -Werror "${pc_flags[@]}" "${c_flags[@]}" -c \
-    "${consumer_dir}/tx_main.c" -o "${work}/tx_main.o"
-  "${cxx}" "${pc_flags[@]}" "${work}/tx_main.o" -o "${work}/pc_tx_consumer" "${c_libs[@]}"
-  "${work}/pc_tx_consumer"
+  run_c_program() {  # run_c_program SOURCE PACKAGE
+    local name cflags libs
+    name="$(basename "$1" .c)"
+    cflags="$(pkg-config --cflags "$2")"
+    libs="$(pkg-config --static --libs "$2")"
+    read -r -a c_flags <<<"${cflags}"
+    read -r -a c_libs <<<"${libs}"
+    "${cc}" -std=c99 -Wall -Werror "${pc_flags[@]}" "${c_flags[@]}" -c "$1" -o "${work}/${name}.o"
+    "${cxx}" "${pc_flags[@]}" "${work}/${name}.o" -o "${work}/${name}" "${c_libs[@]}"
+    "${work}/${name}"
+  }
+  run_c_program "${consumer_dir}/switch_main.c" xatm-postgresql
+  run_c_program "${consumer_dir}/tx_main.c" xatm-tx
 fi
 
 # Built when the installed package has xatm::prometheus (XATM_WITH_PROMETHEUS=ON), and then it
