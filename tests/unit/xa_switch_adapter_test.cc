@@ -119,6 +119,25 @@ class XaSwitchAdapterTest : public ::testing::Test {
     return resource.ok() ? std::move(*resource) : nullptr;
   }
 
+  // Leaves test_xid(first) .. test_xid(last - 1) prepared on fake RM a; their XIDs, sorted.
+  std::vector<Xid> prepare_on_a(std::uint16_t first, std::uint16_t last) {
+    std::vector<Xid> prepared;
+    for (std::uint16_t n = first; n < last; ++n) {
+      prepared.push_back(test_xid(n));
+      a_->prepare_detached(prepared.back());
+    }
+    std::sort(prepared.begin(), prepared.end());
+    return prepared;
+  }
+
+  // recover() on `session`, sorted; a failure fails the test.
+  static std::vector<Xid> recovered_by(XaConnection& session) {
+    XaConnection::Recovered recovered = session.recover();
+    EXPECT_TRUE(recovered.reply.ok()) << recovered.reply.detail;
+    std::sort(recovered.xids.begin(), recovered.xids.end());
+    return recovered.xids;
+  }
+
   static std::unique_ptr<XaConnection> open_session(Resource& resource) {
     Result<std::unique_ptr<XaConnection>> session = resource.connect();
     EXPECT_TRUE(session.ok()) << session.status().to_string();
@@ -225,34 +244,20 @@ TEST_F(XaSwitchAdapterTest, ErrorsCarryTheCodeAndRmfailRetiresTheSession) {
 }
 
 TEST_F(XaSwitchAdapterTest, RecoverScansInBatchesUntilAShortOne) {
-  std::vector<Xid> prepared;
-  for (std::uint16_t n = 100; n < 250; ++n) {
-    prepared.push_back(test_xid(n));
-    a_->prepare_detached(prepared.back());
-  }
+  const std::vector<Xid> prepared = prepare_on_a(100, 250);
   std::unique_ptr<XaConnection> session = open_session(*adopt("ledger", "switch-a", 64));
-  XaConnection::Recovered recovered = session->recover();
-  ASSERT_TRUE(recovered.reply.ok()) << recovered.reply.detail;
-  std::sort(recovered.xids.begin(), recovered.xids.end());
-  EXPECT_EQ(recovered.xids, prepared);
+  EXPECT_EQ(recovered_by(*session), prepared);
   EXPECT_EQ(watched().recover_flags, (std::vector<long>{TMSTARTRSCAN, TMNOFLAGS, TMNOFLAGS}));
   EXPECT_EQ(watched().recover_counts, (std::vector<long>{64, 64, 64}));
 }
 
 TEST_F(XaSwitchAdapterTest, RecoverFindsEveryXidOfASwitchThatOnlyAnswersTheFirstCall) {
-  std::vector<Xid> prepared;
-  for (std::uint16_t n = 300; n < 450; ++n) {
-    prepared.push_back(test_xid(n));
-    a_->prepare_detached(prepared.back());
-  }
+  const std::vector<Xid> prepared = prepare_on_a(300, 450);
   Result<std::unique_ptr<Resource>> resource = adopt_xa_switch(
       {.name = "ledger", .xa_switch = &one_scan_switch(), .open_info = "rm=switch-a", .recover_batch = 64});
   ASSERT_TRUE(resource.ok()) << resource.status().to_string();
   std::unique_ptr<XaConnection> session = open_session(**resource);
-  XaConnection::Recovered recovered = session->recover();
-  ASSERT_TRUE(recovered.reply.ok()) << recovered.reply.detail;
-  std::sort(recovered.xids.begin(), recovered.xids.end());
-  EXPECT_EQ(recovered.xids, prepared);
+  EXPECT_EQ(recovered_by(*session), prepared);
   // The empty continuation after a full batch: new scans with larger buffers until one is short.
   EXPECT_EQ(watched().recover_flags,
             (std::vector<long>{TMSTARTRSCAN, TMNOFLAGS, TMSTARTRSCAN, TMSTARTRSCAN}));
@@ -260,16 +265,9 @@ TEST_F(XaSwitchAdapterTest, RecoverFindsEveryXidOfASwitchThatOnlyAnswersTheFirst
 }
 
 TEST_F(XaSwitchAdapterTest, RecoverOfExactlyOneFullBatchChecksOnceWithALargerBuffer) {
-  std::vector<Xid> prepared;
-  for (std::uint16_t n = 500; n < 564; ++n) {
-    prepared.push_back(test_xid(n));
-    a_->prepare_detached(prepared.back());
-  }
+  const std::vector<Xid> prepared = prepare_on_a(500, 564);
   std::unique_ptr<XaConnection> session = open_session(*adopt("ledger", "switch-a", 64));
-  XaConnection::Recovered recovered = session->recover();
-  ASSERT_TRUE(recovered.reply.ok()) << recovered.reply.detail;
-  std::sort(recovered.xids.begin(), recovered.xids.end());
-  EXPECT_EQ(recovered.xids, prepared);
+  EXPECT_EQ(recovered_by(*session), prepared);
   EXPECT_EQ(watched().recover_flags, (std::vector<long>{TMSTARTRSCAN, TMNOFLAGS, TMSTARTRSCAN}));
   EXPECT_EQ(watched().recover_counts, (std::vector<long>{64, 64, 128}));
 }
