@@ -163,6 +163,22 @@ TEST_F(RecoverCommandsTest, XaSwitchDataSourcesAreLoadedOrRefusedByName) {
             std::string::npos)
       << unset.status().message();
 
+  // No "library": looked up in the program (here a symbol of libc it links, which is no
+  // switch); an empty one is refused as a likely mistake.
+  Result<ToolConfig> in_program = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "ledger",
+          "driver": "xa_switch", "symbol": "no_such_xa_switch"}]})");
+  ASSERT_FALSE(in_program.ok());
+  EXPECT_NE(in_program.status().message().find("the program has no XA switch symbol"),
+            std::string::npos)
+      << in_program.status().message();
+  Result<ToolConfig> empty = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "ledger",
+          "driver": "xa_switch", "library": "", "symbol": "s"}]})");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("data_sources[0].library: empty"), std::string::npos)
+      << empty.status().message();
+
 #ifdef XATM_TEST_SWITCH_MODULE
   setenv("XATM_TOOL_TEST_INFO", "name=billing dbname=x password='s3cret'", 1);
   Result<ToolConfig> loaded = parse_tool_config(

@@ -130,13 +130,17 @@ Result<std::unique_ptr<Resource>> postgresql_source([[maybe_unused]] const Json&
 #endif
 }
 
-// Any XA resource manager through its xa_switch_t, loaded from a shared library. The xa_open
-// info string may hold a password: open_info_file or open_info_env keep it out of the file.
+// Any XA resource manager through its xa_switch_t, loaded from a shared library (without
+// `library`: linked into the program, see load_xa_switch). The xa_open info string may hold a
+// password: open_info_file or open_info_env keep it out of the file.
 Result<std::unique_ptr<Resource>> switch_source(const Json& object, const std::string& path) {
   XATM_RETURN_IF_ERROR(check_keys(object, path, {"name", "driver", "library", "symbol", "open_info",
                                                  "open_info_file", "open_info_env"}));
   XATM_ASSIGN_OR_RETURN(auto name, string_field(object, path, "name", true));
-  XATM_ASSIGN_OR_RETURN(auto library, string_field(object, path, "library", true));
+  // Absent: the switch is linked into the program. Present, it must name a file: an empty
+  // string is more likely a mistake than a wish to look in the program.
+  const bool in_program = !object.contains("library");
+  XATM_ASSIGN_OR_RETURN(auto library, string_field(object, path, "library", !in_program));
   XATM_ASSIGN_OR_RETURN(auto symbol, string_field(object, path, "symbol", true));
   XATM_ASSIGN_OR_RETURN(auto inline_info, string_field(object, path, "open_info", false));
   XATM_ASSIGN_OR_RETURN(auto secret_info, secret(object, path, "open_info_file", "open_info_env"));

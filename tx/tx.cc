@@ -23,6 +23,7 @@
 #include "xatm/mysql/mysql.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/transaction_manager.h"
+#include "xatm/xa_switch.h"
 
 namespace {
 
@@ -289,6 +290,27 @@ int xatm_tx_execute(const char* data_source, const char* statement) {
     return statement_failed(state, std::string("data source '") + data_source + "': MariaDB error " +
                                        std::to_string(e.getErrorCode()) + ": " + e.what());
   }
+}
+
+int xatm_tx_run_in_thread_of_control(const char* data_source, int (*work)(int rmid, void* arg),
+                                     void* arg) {
+  ThreadState& state = self();
+  if (!state.open || !state.tx) return fail(TX_PROTOCOL_ERROR, "no transaction is active on this thread");
+  if (data_source == nullptr || work == nullptr) return fail(TX_EINVAL, "a null argument");
+  int answer = 0;
+  const Status ran = xatm::run_in_thread_of_control(
+      *state.tx, data_source, [&](int rmid) { answer = work(rmid, arg); });
+  if (!ran.ok()) {
+    const bool misnamed = ran.code() == StatusCode::kNotFound ||
+                          ran.code() == StatusCode::kInvalidArgument;
+    return fail(misnamed ? TX_EINVAL : TX_ERROR, ran.to_string());
+  }
+  if (answer != 0) {
+    return statement_failed(state, std::string("data source '") + data_source +
+                                       "': the work in its thread of control answered " +
+                                       std::to_string(answer));
+  }
+  return TX_OK;
 }
 
 const char* xatm_tx_last_error(void) { return self().last_error.c_str(); }

@@ -1,14 +1,22 @@
 // xatm_mysql_xa_switch: the MySQL driver as a standard xa_switch_t (see switch_export.h).
+#include <cppconn/connection.h>
+#include <cppconn/exception.h>
+#include <cppconn/statement.h>
+
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <string>
 
 #include "mysql_driver_thread.h"
 #include "mysql_connection.h"
 #include "xatm/driver/open_info.h"
 #include "xatm/driver/switch_export.h"
 #include "xatm/mysql/mysql.h"
+#include "xatm/mysql/xa_switch.h"
 
 namespace xatm::mysql {
 namespace {
@@ -67,4 +75,28 @@ sql::Connection* switch_connection(int rmid) {
 extern "C" {
 xa_switch_t xatm_mysql_xa_switch =
     xatm::driver::exported_switch<&xatm::mysql::exported>("xatm-mysql");
+
+int xatm_mysql_switch_execute(int rmid, const char* statement, char* error, size_t error_size) {
+  auto fail = [&](const std::string& why) {
+    if (error != nullptr && error_size > 0) {
+      const std::size_t length = std::min(why.size(), error_size - 1);
+      std::memcpy(error, why.data(), length);
+      error[length] = '\0';
+    }
+    return -1;
+  };
+  if (statement == nullptr) return fail("the statement is null");
+  sql::Connection* connection = xatm::mysql::switch_connection(rmid);
+  if (connection == nullptr) {
+    return fail("rmid " + std::to_string(rmid) + " is not open on this thread");
+  }
+  try {
+    std::unique_ptr<sql::Statement>(connection->createStatement())->execute(statement);
+    return 0;
+  } catch (const sql::SQLException& e) {
+    return fail("MariaDB error " + std::to_string(e.getErrorCode()) + ": " + e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}
 }

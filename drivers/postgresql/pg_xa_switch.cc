@@ -4,6 +4,7 @@
 #include "pg_connection.h"
 #include "xatm/driver/switch_export.h"
 #include "xatm/postgresql/postgresql.h"
+#include "xatm/postgresql/xa_switch.h"
 
 namespace xatm::postgresql {
 namespace {
@@ -42,4 +43,8 @@ PGconn* switch_connection(int rmid) {
 extern "C" {
 xa_switch_t xatm_postgresql_xa_switch =
     xatm::driver::exported_switch<&xatm::postgresql::exported>("xatm-postgresql");
+
+PGconn* xatm_postgresql_switch_connection(int rmid) {
+  return xatm::postgresql::switch_connection(rmid);
+}
 }

@@ -94,6 +94,20 @@ struct pg_conn *xatm_tx_postgresql_connection(const char *data_source);
  * for an unknown data source. */
 int xatm_tx_execute(const char *data_source, const char *statement);
 
+/* For a data source adopted from an xa_switch_t (driver "xa_switch"): starts its branch in the
+ * current transaction (on first use) and runs work(rmid, arg) on the thread of control of the
+ * branch's session, the thread the RM's per-thread API answers on: inside `work`, the RM's own
+ * accessor reaches the branch's connection (for xatm's switches
+ * xatm_postgresql_switch_connection(rmid) and xatm_mysql_switch_execute(rmid, ...), for
+ * LIXA's lixa_pq_get_conn_by_rmid(rmid) or lixa_my_get_conn_by_rmid(rmid)). Returns when work
+ * has returned. `work` answers 0 when it did what it meant to; any other answer makes the
+ * transaction rollback-only, as a failed xatm_tx_execute does. TX_OK when work ran and answered
+ * 0; TX_ERROR when it answered otherwise, or when the branch could not start (why in
+ * xatm_tx_last_error); TX_PROTOCOL_ERROR outside a transaction; TX_EINVAL for a null argument,
+ * an unknown data source, or one not adopted from a switch. */
+int xatm_tx_run_in_thread_of_control(const char *data_source, int (*work)(int rmid, void *arg),
+                                     void *arg);
+
 /* What the calling thread's last failed call said (never a password); "" when none. */
 const char *xatm_tx_last_error(void);
 

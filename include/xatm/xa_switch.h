@@ -63,9 +63,12 @@ Result<std::unique_ptr<Resource>> adopt_xa_switch(SwitchDataSource config);
 // specification's convention, e.g. xatm_postgresql_xa_switch, Oracle's xaosw), or a function
 // taking nothing and returning a pointer to one (LIXA's convention: lixa_get_xa_switch, which
 // xatm's modules export too); the symbol's ELF type tells which. The library stays loaded until
-// the process exits. kNotFound when the file or the symbol is missing, with dlerror()'s
-// explanation, or when the function returns null; kInvalidArgument for a symbol that is
-// neither (e.g. an object smaller than an xa_switch_t).
+// the process exits. An empty `library` looks in the program and the libraries it links
+// (dlopen(NULL)): a switch linked in, whose RM state the program's own calls then share (a
+// module loaded from a file would hold a second copy when the RM's library is static; an
+// executable's own symbols need -rdynamic). kNotFound when the file or the symbol is missing,
+// with dlerror()'s explanation, or when the function returns null; kInvalidArgument for a
+// symbol that is neither (e.g. an object smaller than an xa_switch_t).
 Result<const xa_switch_t*> load_xa_switch(const std::string& library, const std::string& symbol);
 
 // Enlists `data_source` in `tx` like Transaction::enlist() and runs work(rmid) on the thread of

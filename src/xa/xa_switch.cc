@@ -49,11 +49,14 @@ Result<std::unique_ptr<Resource>> adopt_xa_switch(SwitchDataSource config) {
 }
 
 Result<const xa_switch_t*> load_xa_switch(const std::string& library, const std::string& symbol) {
+  // "" is the program itself with the libraries it links (dlopen(NULL)): a switch linked in
+  // rather than loaded, whose RM state the program's own calls reach (one copy of it).
+  const std::string where = library.empty() ? "the program" : "the library '" + library + "'";
   // dlerror() is process-wide state: keep our dlopen/dlsym/dlerror sequences from interleaving.
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   dlerror();
-  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* handle = dlopen(library.empty() ? nullptr : library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
     return not_found_error("cannot load the XA switch library '" + library +
@@ -63,10 +66,14 @@ Result<const xa_switch_t*> load_xa_switch(const std::string& library, const std:
   void* address = dlsym(handle, symbol.c_str());
   if (address == nullptr) {
     const char* why = dlerror();
-    return not_found_error("the library '" + library + "' has no XA switch symbol '" + symbol +
-                           "'" + (why != nullptr ? std::string(": ") + why : std::string()));
+    return not_found_error(
+        where + " has no XA switch symbol '" + symbol + "'" +
+        (why != nullptr ? std::string(": ") + why : std::string()) +
+        (library.empty() ? " (link the library that defines it; an executable's own symbols "
+                           "need -rdynamic)"
+                         : ""));
   }
-  return switch_at(address, "'" + symbol + "' in '" + library + "'");
+  return switch_at(address, "'" + symbol + "' in " + where);
 }
 
 Status run_in_thread_of_control(Transaction& tx, std::string_view data_source,

@@ -46,14 +46,32 @@ class TxApiTest : public BankTest {
     return path;
   }
 
+  // A config whose data sources are xatm's own switches, adopted as any xa_switch_t and found
+  // in the program (no "library": the program links them). The MariaDB info string, with its
+  // password, comes from the environment.
+  std::string write_switch_config() const {
+    const std::string path = dir_ + "/switches.json";
+    std::ofstream(path) << R"({"node_name": "tx-switch", "log_dir": ")" << dir_ << R"(/log", )"
+                        << R"("data_sources": [{"name": "ledger-mariadb", "driver": "xa_switch", )"
+                        << R"("symbol": "xatm_mysql_xa_switch", "open_info_env": "XATM_TX_TEST_MYSQL_INFO"}, )"
+                        << R"({"name": "ledger-pg", "driver": "xa_switch", )"
+                        << R"("symbol": "xatm_postgresql_xa_switch", "open_info": "name=ledger-pg )"
+                        << servers_.pg_conninfo << R"("}]})";
+    return path;
+  }
+
   // Runs the C program with XATM_CONFIG=`config` (and `mode` as its argument when not empty);
   // its exit status (its output goes to ours).
-  static int run_program(const std::string& config, const std::string& mysql_password,
-                         const std::string& mode = "") {
+  int run_program(const std::string& config, const std::string& mysql_password,
+                  const std::string& mode = "") const {
+    const std::string mysql_info = "name=ledger-mariadb unix_socket=" + servers_.mysql_socket +
+                                   " user=" + servers_.mysql_user + " password='" +
+                                   servers_.mysql_password + "' database=" + servers_.mysql_database;
     const pid_t pid = fork();
     if (pid == 0) {
       setenv("XATM_CONFIG", config.c_str(), 1);                            // NOLINT(concurrency-mt-unsafe)
       setenv("XATM_TX_TEST_MYSQL_PASSWORD", mysql_password.c_str(), 1);    // NOLINT(concurrency-mt-unsafe)
+      setenv("XATM_TX_TEST_MYSQL_INFO", mysql_info.c_str(), 1);            // NOLINT(concurrency-mt-unsafe)
       if (mode.empty()) {
         execl(XATM_TX_PROGRAM, XATM_TX_PROGRAM, static_cast<char*>(nullptr));
       } else {
@@ -98,6 +116,15 @@ TEST_F(TxApiTest, ACProgramRunsGlobalTransactionsThroughTx) {
   EXPECT_EQ(postgresql_balance(5), kOpeningBalance + 11);
   EXPECT_EQ(bank_->total().value(), kExpectedTotal);
   EXPECT_EQ(bank_->prepared_of_node("tx-api").value(), 0);
+}
+
+TEST_F(TxApiTest, ACProgramReachesAdoptedSwitchesInTheirThreadsOfControl) {
+  ASSERT_EQ(run_program(write_switch_config(), servers_.mysql_password, "switches"), 0)
+      << "see the program's FAIL lines";
+  EXPECT_EQ(mariadb_balance(6), kOpeningBalance - 7);  // 7 committed; 500 and 300 rolled back
+  EXPECT_EQ(postgresql_balance(6), kOpeningBalance + 7);
+  EXPECT_EQ(bank_->total().value(), kExpectedTotal);
+  EXPECT_EQ(bank_->prepared_of_node("tx-switch").value(), 0);
 }
 
 TEST_F(TxApiTest, TxOpenWithoutAUsableConfigFailsNamingTheFile) {

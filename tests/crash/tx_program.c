@@ -2,13 +2,18 @@
  * PostgreSQL ("postgresql") through the X/Open TX API (xatm/tx.h), checking every return code
  * as it goes; tx_api_test.cc runs it with XATM_CONFIG set and checks the databases after.
  * Account 5 ends at 1000 - 11 in MariaDB and 1000 + 11 in PostgreSQL. With the argument
- * "open-fails" it checks tx_open's failure instead. Exit status 0 when every check held; each
- * failed check prints a line. */
+ * "open-fails" it checks tx_open's failure instead; with "switches" it runs transfers over two
+ * data sources adopted from xa_switch_t's ("ledger-mariadb", "ledger-pg": xatm's own switches,
+ * linked into this program), reaching their sessions through the switches' C accessors in the
+ * branches' threads of control: account 6 ends at 1000 - 7 and 1000 + 7. Exit status 0 when
+ * every check held; each failed check prints a line. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <xatm/mysql/xa_switch.h>
+#include <xatm/postgresql/xa_switch.h>
 #include <xatm/tx.h>
 
 static int failures = 0;
@@ -47,8 +52,94 @@ static int open_fails(void) {
   return failures == 0 ? 0 : 1;
 }
 
+/* The work of a branch of an adopted switch, run in its thread of control. */
+struct switch_work {
+  const char* statement;
+  int rmid; /* the rmid it ran under, for the check outside */
+};
+
+/* MariaDB through xatm's switch: its C accessor runs the statement on the rmid's session. */
+static int mariadb_work(int rmid, void* arg) {
+  struct switch_work* work = arg;
+  char error[256];
+  work->rmid = rmid;
+  if (xatm_mysql_switch_execute(rmid, work->statement, error, sizeof error) != 0) {
+    printf("(MariaDB through its switch: %s)\n", error);
+    return 1;
+  }
+  return 0;
+}
+
+/* PostgreSQL through xatm's switch: its C accessor is the rmid's libpq session. */
+static int postgresql_work(int rmid, void* arg) {
+  struct switch_work* work = arg;
+  PGconn* session = xatm_postgresql_switch_connection(rmid);
+  work->rmid = rmid;
+  if (session == NULL) {
+    printf("(no PostgreSQL session for rmid %d on its thread of control)\n", rmid);
+    return 1;
+  }
+  PGresult* result = PQexec(session, work->statement);
+  const int failed = PQresultStatus(result) != PGRES_COMMAND_OK;
+  if (failed) printf("(PostgreSQL through its switch: %s)\n", PQerrorMessage(session));
+  PQclear(result);
+  return failed;
+}
+
+/* Moves `amount` of account 6 from MariaDB to PostgreSQL through the adopted switches. */
+static void switch_transfer(int amount, struct switch_work* debit, struct switch_work* credit) {
+  static char debit_sql[128], credit_sql[128];
+  snprintf(debit_sql, sizeof debit_sql,
+           "UPDATE crash_accounts SET balance = balance - %d WHERE id = 6", amount);
+  snprintf(credit_sql, sizeof credit_sql,
+           "UPDATE crash_accounts SET balance = balance + %d WHERE id = 6", amount);
+  debit->statement = debit_sql;
+  credit->statement = credit_sql;
+  expect(xatm_tx_run_in_thread_of_control("ledger-mariadb", mariadb_work, debit), TX_OK,
+         "debit in MariaDB through its switch");
+  expect(xatm_tx_run_in_thread_of_control("ledger-pg", postgresql_work, credit), TX_OK,
+         "credit in PostgreSQL through its switch");
+}
+
+static int switches(void) {
+  struct switch_work debit = {NULL, -1}, credit = {NULL, -1};
+  char error[128];
+  expect(tx_open(), TX_OK, "tx_open");
+  expect(xatm_tx_run_in_thread_of_control("ledger-pg", postgresql_work, &credit),
+         TX_PROTOCOL_ERROR, "a thread of control outside a transaction");
+
+  expect(tx_begin(), TX_OK, "tx_begin");
+  switch_transfer(7, &debit, &credit);
+  /* The sessions belong to the branches' threads of control, not to this thread. */
+  expect(xatm_postgresql_switch_connection(credit.rmid) == NULL, 1,
+         "no PostgreSQL session for that rmid on the program's own thread");
+  expect(xatm_mysql_switch_execute(debit.rmid, "SELECT 1", error, sizeof error), -1,
+         "no MariaDB session for that rmid on the program's own thread");
+  expect(strstr(error, "not open on this thread") != NULL, 1, "the accessor says why");
+  expect(tx_commit(), TX_OK, "tx_commit of a transfer through the switches");
+
+  expect(tx_begin(), TX_OK, "tx_begin");
+  switch_transfer(500, &debit, &credit);
+  expect(tx_rollback(), TX_OK, "tx_rollback of a transfer through the switches");
+
+  /* Work that fails makes the transaction rollback-only. */
+  expect(tx_begin(), TX_OK, "tx_begin");
+  switch_transfer(300, &debit, &credit);
+  expect(xatm_tx_run_in_thread_of_control("no-such-source", mariadb_work, &debit), TX_EINVAL,
+         "an unknown data source");
+  debit.statement = "UPDATE crash_accounts SET no_such_column = 1";
+  expect(xatm_tx_run_in_thread_of_control("ledger-mariadb", mariadb_work, &debit), TX_ERROR,
+         "failing work in a thread of control");
+  expect(strstr(xatm_tx_last_error(), "ledger-mariadb") != NULL, 1, "the data source is named");
+  expect(tx_commit(), TX_ROLLBACK, "tx_commit after failing work rolls back");
+
+  expect(tx_close(), TX_OK, "tx_close");
+  return failures == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "open-fails") == 0) return open_fails();
+  if (argc > 1 && strcmp(argv[1], "switches") == 0) return switches();
   TXINFO info;
   expect(tx_begin(), TX_PROTOCOL_ERROR, "tx_begin before tx_open");
   expect(tx_open(), TX_OK, "tx_open");

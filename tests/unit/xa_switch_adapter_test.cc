@@ -348,5 +348,22 @@ TEST_F(XaSwitchAdapterTest, LoadReportsAMissingLibraryOrSymbol) {
       << not_a_switch.status().to_string();
 }
 
+TEST_F(XaSwitchAdapterTest, LoadWithoutALibraryLooksInTheProgramAndWhatItLinks) {
+  // environ is libc's, which the program links: found, and told apart from a switch.
+  Result<const xa_switch_t*> linked = load_xa_switch("", "environ");
+  ASSERT_FALSE(linked.ok());
+  EXPECT_EQ(linked.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(linked.status().message().find("'environ' in the program"), std::string::npos)
+      << linked.status().to_string();
+
+  Result<const xa_switch_t*> missing = load_xa_switch("", "no_such_xa_switch");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("the program has no XA switch symbol 'no_such_xa_switch'"),
+            std::string::npos)
+      << missing.status().to_string();
+  EXPECT_NE(missing.status().message().find("-rdynamic"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace xatm::testing

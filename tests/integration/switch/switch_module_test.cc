@@ -1,19 +1,21 @@
 // The drivers' loadable XA switch modules (libxatm_mysql_switch.so, libxatm_postgresql_switch.so)
 // and their switches, with xatm as the transaction manager over MariaDB and PostgreSQL at once.
 //
-// A module exports its xa_switch_t and nothing else: every other symbol of the driver inside it
-// is local, including its switch_connection(rmid), the only way to the connection of an rmid.
-// The switch_connection() this binary links reads this binary's own copy of the switch's
-// per-thread state, never the module's (ModuleSwitchesDriveAGlobalTransaction shows it). So
-// SQL inside a branch can only go through a switch whose driver the program links, and these
-// tests split the work accordingly:
-//   - the transfers run over the linked switches (xatm_mysql_xa_switch,
-//     xatm_postgresql_xa_switch), adopted exactly as a loaded module is;
-//   - the loaded modules are driven through the verbs alone: they recover and roll back
-//     branches that the linked switches left prepared on the same servers (what a TM recovering
-//     after a crash does with another process's branches), and run a global transaction whose
-//     branches carry no work.
+// A module exports its xa_switch_t, the C accessor of its sessions
+// (xatm_mysql_switch_execute, xatm_postgresql_switch_connection) and LIXA's getter; every other
+// symbol of the driver inside it is local. In this static build the module holds its own copy
+// of the driver: the switch_connection() this binary links reads this binary's copy of the
+// switch's per-thread state, never the module's (ModuleSwitchesDriveAGlobalTransaction shows
+// it), and only the accessors the module exports reach its sessions
+// (ModulesCarryWorkThroughTheAccessorsTheyExport). The tests therefore
+//   - run transfers over the linked switches (xatm_mysql_xa_switch, xatm_postgresql_xa_switch),
+//     adopted exactly as a loaded module is, and over the modules through their own accessors;
+//   - drive the loaded modules through the verbs too: they recover and roll back branches that
+//     the linked switches left prepared on the same servers (what a TM recovering after a crash
+//     does with another process's branches).
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -316,6 +318,51 @@ TEST_F(SwitchModuleTest, ModuleSwitchesDriveAGlobalTransaction) {
     EXPECT_FALSE(branch.pending) << branch.data_source;
   }
   EXPECT_EQ(tm_->stats().read_only, 1u);
+}
+
+// The C accessor `name` that `module` exports (dlopen of a loaded path returns its handle).
+template <typename Function>
+Function* module_accessor(const char* module, const char* name) {
+  void* handle = dlopen(module, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+  if (handle == nullptr) return nullptr;
+  return reinterpret_cast<Function*>(dlsym(handle, name));  // NOLINT: dlsym's result
+}
+
+TEST_F(SwitchModuleTest, ModulesCarryWorkThroughTheAccessorsTheyExport) {
+  using Execute = int(int, const char*, char*, size_t);
+  using Connection = PGconn*(int);
+  Execute* maria_execute = module_accessor<Execute>(XATM_MYSQL_SWITCH_MODULE, "xatm_mysql_switch_execute");
+  Connection* pg_connection =
+      module_accessor<Connection>(XATM_POSTGRESQL_SWITCH_MODULE, "xatm_postgresql_switch_connection");
+  ASSERT_NE(maria_execute, nullptr) << dlerror();
+  ASSERT_NE(pg_connection, nullptr) << dlerror();
+
+  start_manager(*maria_module_, *pg_module_);
+  Transaction tx = begin();
+  char error[256] = "";
+  int maria_answer = -2;
+  bool pg_ran = false;
+  ASSERT_TRUE(run_in_thread_of_control(tx, "maria", [&](int rmid) {
+                maria_answer = maria_execute(rmid, add(2, -40).c_str(), error, sizeof error);
+              }).ok());
+  ASSERT_TRUE(run_in_thread_of_control(tx, "pg", [&](int rmid) {
+                PGconn* session = pg_connection(rmid);
+                if (session == nullptr) return;
+                PGresult* result = PQexec(session, add(2, 40).c_str());
+                pg_ran = PQresultStatus(result) == PGRES_COMMAND_OK;
+                PQclear(result);
+              }).ok());
+  EXPECT_EQ(maria_answer, 0) << error;
+  EXPECT_TRUE(pg_ran);
+  Outcome outcome = tx.commit();
+  ASSERT_TRUE(outcome.committed()) << outcome.to_string();
+  EXPECT_EQ(maria_balance(2), 60);
+  EXPECT_EQ(pg_balance(2), 140);
+
+  // Off the thread of control, the accessor knows no session and says so.
+  EXPECT_EQ(maria_execute(1, "SELECT 1", error, sizeof error), -1);
+  EXPECT_NE(std::string(error).find("not open on this thread"), std::string::npos) << error;
+  EXPECT_EQ(pg_connection(1), nullptr);
 }
 
 TEST(LoadXaSwitchTest, MissingLibraryIsNotFoundAndNamesThePath) {

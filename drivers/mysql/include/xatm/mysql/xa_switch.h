@@ -6,6 +6,8 @@
 #ifndef XATM_MYSQL_XA_SWITCH_H_
 #define XATM_MYSQL_XA_SWITCH_H_
 
+#include <stddef.h>
+
 #include "xatm/xa.h"
 
 #ifdef __cplusplus
@@ -13,6 +15,15 @@ extern "C" {
 #endif
 
 extern struct xa_switch_t xatm_mysql_xa_switch;
+
+/* Runs `statement` (its rows, if any, are dropped) on the session that xa_open(info, rmid, ...)
+ * of this switch opened on the calling thread, inside the branch xa_start associated with rmid.
+ * The session is Connector/C++'s, which has no C handle: C programs reach MariaDB through this
+ * call (C++: xatm::mysql::switch_connection). 0 when it ran; -1 when it failed, with why in
+ * `error` (the server's code and message, or that rmid is not open on this thread), cut to
+ * error_size - 1 bytes and always terminated when error_size > 0. MariaDB undoes only a failed
+ * statement, not the branch: roll the branch back unless the program means to keep the rest. */
+int xatm_mysql_switch_execute(int rmid, const char *statement, char *error, size_t error_size);
 
 #ifdef __cplusplus
 }

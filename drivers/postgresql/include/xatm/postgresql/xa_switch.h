@@ -14,6 +14,13 @@ extern "C" {
 
 extern struct xa_switch_t xatm_postgresql_xa_switch;
 
+/* The libpq session that xa_open(info, rmid, ...) of this switch opened on the calling thread:
+ * the branch that xa_start associated with rmid runs its SQL here. NULL when the calling thread
+ * has not opened rmid (or its session was lost and is not reopened yet: the next verb reopens
+ * it). The session belongs to the switch: never PQfinish it. */
+struct pg_conn;
+struct pg_conn *xatm_postgresql_switch_connection(int rmid);
+
 #ifdef __cplusplus
 }
 #endif
