@@ -191,6 +191,24 @@ TEST_F(RecoverCommandsTest, XaSwitchDataSourcesAreLoadedOrRefusedByName) {
 #endif
 }
 
+TEST_F(RecoverCommandsTest, DefaultTimeoutIsReadInWholeSecondsWithinWhatAnXidCarries) {
+  const std::string head = R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "pg",
+      "driver": "postgresql", "conninfo": "dbname=x"}])";
+  Result<ToolConfig> absent = parse_tool_config(head + "}");
+  ASSERT_TRUE(absent.ok()) << absent.status().to_string();
+  EXPECT_FALSE(absent->default_timeout.has_value());
+  Result<ToolConfig> given = parse_tool_config(head + R"(, "default_timeout_s": 90})");
+  ASSERT_TRUE(given.ok()) << given.status().to_string();
+  EXPECT_EQ(given->default_timeout, std::chrono::milliseconds(90'000));
+  for (const char* bad : {"0", "4294968", "1.5", "\"60\""}) {
+    Result<ToolConfig> refused =
+        parse_tool_config(head + R"(, "default_timeout_s": )" + bad + "}");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("config.default_timeout_s"), std::string::npos)
+        << refused.status().message();
+  }
+}
+
 TEST_F(RecoverCommandsTest, MissingPasswordVariableIsNamedAndNoSecretIsPrinted) {
   unsetenv("XATM_TOOL_TEST_SECRET");
   EXPECT_EQ(run({"list", "--config", config_}), kExitUsage);

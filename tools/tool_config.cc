@@ -1,5 +1,6 @@
 #include "tool_config.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -208,8 +209,19 @@ Result<ToolConfig::DatabaseLog> database_log([[maybe_unused]] const Json& object
 Result<ToolConfig> parse_tool_config(const std::string& json_text) {
   Json root = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return invalid_argument_error("config: not valid JSON");
-  XATM_RETURN_IF_ERROR(check_keys(root, "config", {"node_name", "log_dir", "log", "data_sources"}));
+  XATM_RETURN_IF_ERROR(check_keys(root, "config", {"node_name", "log_dir", "log", "data_sources",
+                                                   "default_timeout_s"}));
   ToolConfig config;
+  if (auto timeout = root.find("default_timeout_s"); timeout != root.end()) {
+    // XIDs carry a transaction's timeout in 32 bits of milliseconds.
+    constexpr std::int64_t kMaxSeconds = 0xFFFFFFFFLL / 1000;
+    if (!timeout->is_number_integer() || timeout->get<std::int64_t>() < 1 ||
+        timeout->get<std::int64_t>() > kMaxSeconds) {
+      return invalid_argument_error("config.default_timeout_s: expected whole seconds, 1.." +
+                                    std::to_string(kMaxSeconds));
+    }
+    config.default_timeout = std::chrono::seconds(timeout->get<std::int64_t>());
+  }
   XATM_ASSIGN_OR_RETURN(auto node, string_field(root, "config", "node_name", true));
   XATM_RETURN_IF_ERROR(validate_node_name(node).with_context("config.node_name"));
   config.node_name = node;

@@ -23,10 +23,14 @@
 //           "password_env": "XATM_LOG_PASSWORD"}
 // whose other keys are a postgresql data source's settings (name defaults to "decision-log").
 //
+// `default_timeout_s` (optional, 1 .. 4294967) is the timeout of a transaction begun without one
+// (Options::default_timeout, 60 s when absent): tx_open() applies it; xatm-recover needs none.
+//
 // Thread safety: plain functions and values.
 #ifndef XATM_TOOLS_TOOL_CONFIG_H_
 #define XATM_TOOLS_TOOL_CONFIG_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,6 +58,7 @@ struct ToolConfig {
   std::string log_dir;                       // the file log; empty with database_log
   std::optional<DatabaseLog> database_log;   // unset with log_dir
   std::vector<std::unique_ptr<Resource>> data_sources;
+  std::optional<std::chrono::milliseconds> default_timeout;  // default_timeout_s, when given
 };
 
 // Parses the JSON text of a config file. kInvalidArgument naming the key (as a JSON path, e.g.

@@ -11,6 +11,7 @@
 #include <cppconn/statement.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -45,12 +46,29 @@ Process& process() {
   return instance;
 }
 
+// Ends the calling thread's use of the shared TransactionManager; the last one stops it.
+void release_manager() {
+  Process& shared = process();
+  std::lock_guard lock(shared.mutex);
+  if (--shared.open_threads == 0) shared.tm.reset();
+}
+
 struct ThreadState {
+  ThreadState() = default;
+  ThreadState(const ThreadState&) = delete;
+  ThreadState& operator=(const ThreadState&) = delete;
+  // A thread that ends without tx_close(): its transaction rolls back (it can never commit),
+  // and it stops counting as a user of the TransactionManager.
+  ~ThreadState() {
+    tx.reset();
+    if (open) release_manager();
+  }
+
   bool open = false;
   std::optional<xatm::Transaction> tx;
   COMMIT_RETURN when_return = TX_COMMIT_COMPLETED;
   TRANSACTION_CONTROL control = TX_UNCHAINED;
-  TRANSACTION_TIMEOUT timeout = 0;
+  TRANSACTION_TIMEOUT timeout = 0;  // as set; 0: the config's default_timeout_s
   std::string last_error;
 };
 
@@ -70,7 +88,9 @@ int start_failure(const Status& status) {
   return fail(status.code() == StatusCode::kUnavailable ? TX_ERROR : TX_FAIL, status.to_string());
 }
 
-Status open_manager(std::unique_ptr<xatm::TransactionManager>& tm) {
+// A started TransactionManager from the config file, or why there is none (nothing is left
+// half-built: a later tx_open() tries again from the start).
+xatm::Result<std::unique_ptr<xatm::TransactionManager>> open_manager() {
   const char* path = std::getenv(XATM_TX_CONFIG_ENV);  // NOLINT(concurrency-mt-unsafe)
   if (path == nullptr || *path == '\0') {
     return xatm::invalid_argument_error(std::string(XATM_TX_CONFIG_ENV) +
@@ -79,6 +99,8 @@ Status open_manager(std::unique_ptr<xatm::TransactionManager>& tm) {
   xatm::Result<xatm::tools::ToolConfig> config = xatm::tools::load_tool_config(path);
   if (!config.ok()) return config.status().with_context(path);
   xatm::Options options{.node_name = config->node_name, .log_dir = config->log_dir};
+  if (config->default_timeout) options.default_timeout = *config->default_timeout;
+  std::unique_ptr<xatm::TransactionManager> tm;
   if (config->database_log) {
     xatm::Result<std::unique_ptr<xatm::DecisionLog>> log =
         config->database_log->open(config->node_name, /*take_over=*/false);
@@ -88,11 +110,10 @@ Status open_manager(std::unique_ptr<xatm::TransactionManager>& tm) {
     tm = std::make_unique<xatm::TransactionManager>(std::move(options));
   }
   for (std::unique_ptr<xatm::Resource>& resource : config->data_sources) {
-    XATM_RETURN_IF_ERROR(tm->add(std::move(resource)));
+    XATM_RETURN_IF_ERROR(tm->add(std::move(resource)).with_context(path));
   }
-  Status started = tm->start();
-  if (!started.ok()) tm.reset();
-  return started;
+  XATM_RETURN_IF_ERROR(tm->start());
+  return tm;
 }
 
 // Begins the thread's next transaction with its timeout.
@@ -131,6 +152,9 @@ int end_transaction(End end, bool committing) {
   ThreadState& state = self();
   if (!state.open || !state.tx) return fail(TX_PROTOCOL_ERROR, "no transaction is active on this thread");
   const Outcome outcome = end(*state.tx);
+  if (outcome.kind == Outcome::Kind::kUsageError) {  // nothing ended: the state stays
+    return fail(TX_PROTOCOL_ERROR, outcome.to_string());
+  }
   state.tx.reset();
   int code = code_of(outcome, committing);
   const std::string ended = code == TX_OK ? "" : outcome.to_string();
@@ -153,8 +177,9 @@ int tx_open(void) {
   Process& shared = process();
   std::lock_guard lock(shared.mutex);
   if (shared.tm == nullptr) {
-    Status opened = open_manager(shared.tm);
-    if (!opened.ok()) return start_failure(opened);
+    xatm::Result<std::unique_ptr<xatm::TransactionManager>> opened = open_manager();
+    if (!opened.ok()) return start_failure(opened.status());
+    shared.tm = std::move(*opened);
   }
   ++shared.open_threads;
   state.open = true;
@@ -166,10 +191,8 @@ int tx_close(void) {
   ThreadState& state = self();
   if (!state.open) return TX_OK;
   if (state.tx) return fail(TX_PROTOCOL_ERROR, "tx_close() inside a transaction: commit or roll back first");
-  Process& shared = process();
-  std::lock_guard lock(shared.mutex);
   state.open = false;
-  if (--shared.open_threads == 0) shared.tm.reset();
+  release_manager();
   return TX_OK;
 }
 
@@ -202,6 +225,8 @@ int tx_info(TXINFO* info) {
       info->xid = state.tx->xid().to_c();
       if (std::chrono::system_clock::now() >= state.tx->deadline()) {
         info->transaction_state = TX_TIMEOUT_ROLLBACK_ONLY;
+      } else if (state.tx->rollback_only()) {
+        info->transaction_state = TX_ROLLBACK_ONLY;  // e.g. a failed xatm_tx_execute
       }
     }
   }
@@ -235,11 +260,9 @@ int tx_set_transaction_control(TRANSACTION_CONTROL control) {
 int tx_set_transaction_timeout(TRANSACTION_TIMEOUT timeout) {
   ThreadState& state = self();
   if (!state.open) return fail(TX_PROTOCOL_ERROR, "tx_set_transaction_timeout() before tx_open()");
-  if (timeout < 0 || timeout > kMaxTimeoutSeconds) {
-    return fail(TX_EINVAL, "the timeout must be 0 (the default) .. " +
-                               std::to_string(kMaxTimeoutSeconds) + " seconds");
-  }
-  state.timeout = timeout;  // from the next transaction on
+  if (timeout < 0) return fail(TX_EINVAL, "a negative timeout");
+  // The specification allows any long; xatm's XIDs carry at most kMaxTimeoutSeconds.
+  state.timeout = std::min(timeout, kMaxTimeoutSeconds);  // from the next transaction on
   return TX_OK;
 }
 

@@ -29,6 +29,7 @@ struct Outcome {
     kHeuristicRollback,   // decided commit, but every writing branch was rolled back by its RM
     kHeuristicCommit,     // decided rollback, but a branch was committed by its RM
     kHeuristicMixed,      // some branches committed, some rolled back, against the decision
+                          // (also when another branch reports a hazard: known damage first)
     kHeuristicHazard,     // a branch may have been completed against the decision
     kUnknown,             // the outcome is not known (in doubt): recovery will decide it
     kUsageError,          // the call was invalid (a moved-from Transaction): nothing was done

@@ -74,6 +74,9 @@ class Transaction {
 
   // From now on the transaction can only roll back; `reason` appears in the Outcome.
   void set_rollback_only(std::string reason);
+  // True once set_rollback_only() ran or the transaction was found past its deadline (the
+  // transaction manager rolls it back): commit() can then only roll back.
+  bool rollback_only() const;
 
   // Ends the transaction: one-phase commit for one branch, two-phase commit for more.
   // Calling it again returns the first Outcome.

@@ -13,7 +13,8 @@
  *
  * Threads: the TX state (open, the current transaction, the settings) belongs to the calling
  * thread, as the specification says; the threads of a process share one TransactionManager,
- * started by the first tx_open() and stopped by the last tx_close(). docs/user-guide.md ("C
+ * started by the first tx_open() and stopped by the last tx_close() (a thread that ends without
+ * tx_close() counts as closed; its transaction rolls back). docs/user-guide.md ("C
  * programs") says how each return code arises. Link with xatm::tx (CMake) or `pkg-config
  * xatm-tx`. Plain C. */
 #ifndef XATM_TX_H_
@@ -51,7 +52,10 @@ typedef long TRANSACTION_CONTROL;
 #define TX_UNCHAINED 0
 #define TX_CHAINED 1
 
-typedef long TRANSACTION_TIMEOUT; /* seconds; 0: the configuration's default timeout */
+/* Seconds; 0: the config's default_timeout_s (60 when absent), not "no timeout" as in the
+ * specification (every xatm transaction has a deadline: docs/user-guide.md says why); more than
+ * 4294967 is cut to that. */
+typedef long TRANSACTION_TIMEOUT;
 
 typedef long TRANSACTION_STATE;
 #define TX_ACTIVE 0

@@ -27,8 +27,10 @@ Outcome::Kind classify(const TransactionState& tx, bool decided_commit) {
                                                        : BranchState::kRolledBack);
     }
   }
-  if (hazard) return Outcome::Kind::kHeuristicHazard;
+  // Known damage outranks possible damage (the TX specification's order, and LIXA's): a
+  // hazard beside a mix is reported as the mix.
   if (mixed || (against && with_decision)) return Outcome::Kind::kHeuristicMixed;
+  if (hazard) return Outcome::Kind::kHeuristicHazard;
   if (against) {
     return decided_commit ? Outcome::Kind::kHeuristicRollback : Outcome::Kind::kHeuristicCommit;
   }

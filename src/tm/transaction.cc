@@ -66,6 +66,12 @@ void Transaction::set_rollback_only(std::string reason) {
   if (!state_->rollback_only_reason) state_->rollback_only_reason = std::move(reason);
 }
 
+bool Transaction::rollback_only() const {
+  if (state_ == nullptr) return false;
+  std::lock_guard lock(state_->mu);
+  return state_->rollback_only_reason.has_value() || state_->timed_out.has_value();
+}
+
 Outcome Transaction::commit() {
   if (state_ == nullptr) return moved_from("commit()");
   std::lock_guard lock(state_->mu);

@@ -56,14 +56,14 @@ class TxApiTest : public BankTest {
                         << R"("symbol": "xatm_mysql_xa_switch", "open_info_env": "XATM_TX_TEST_MYSQL_INFO"}, )"
                         << R"({"name": "ledger-pg", "driver": "xa_switch", )"
                         << R"("symbol": "xatm_postgresql_xa_switch", "open_info": "name=ledger-pg )"
-                        << servers_.pg_conninfo << R"("}]})";
+                        << servers_.pg_conninfo << R"("}], "default_timeout_s": 3})";
     return path;
   }
 
   // Runs the C program with XATM_CONFIG=`config` (and `mode` as its argument when not empty);
   // its exit status (its output goes to ours).
   int run_program(const std::string& config, const std::string& mysql_password,
-                  const std::string& mode = "") const {
+                  const std::string& mode = "", const std::string& argument = "") const {
     const std::string mysql_info = "name=ledger-mariadb unix_socket=" + servers_.mysql_socket +
                                    " user=" + servers_.mysql_user + " password='" +
                                    servers_.mysql_password + "' database=" + servers_.mysql_database;
@@ -75,7 +75,8 @@ class TxApiTest : public BankTest {
       if (mode.empty()) {
         execl(XATM_TX_PROGRAM, XATM_TX_PROGRAM, static_cast<char*>(nullptr));
       } else {
-        execl(XATM_TX_PROGRAM, XATM_TX_PROGRAM, mode.c_str(), static_cast<char*>(nullptr));
+        execl(XATM_TX_PROGRAM, XATM_TX_PROGRAM, mode.c_str(), argument.c_str(),
+              static_cast<char*>(nullptr));
       }
       _exit(127);
     }
@@ -129,7 +130,19 @@ TEST_F(TxApiTest, ACProgramReachesAdoptedSwitchesInTheirThreadsOfControl) {
 
 TEST_F(TxApiTest, TxOpenWithoutAUsableConfigFailsNamingTheFile) {
   // No such file: tx_open answers TX_FAIL (a fatal error), and tx_begin a protocol error.
-  EXPECT_EQ(run_program(dir_ + "/missing.json", servers_.mysql_password, "open-fails"), 0);
+  EXPECT_EQ(run_program(dir_ + "/missing.json", servers_.mysql_password, "open-fails",
+                        "missing.json"),
+            0);
+}
+
+TEST_F(TxApiTest, TxOpenThatFailsHalfWayLeavesNothingOpen) {
+  // The config reads, but the transaction manager refuses the data source's name: every
+  // tx_open fails, never a later one answering TX_OK over a manager that was never started.
+  const std::string path = dir_ + "/bad-name.json";
+  std::ofstream(path) << R"({"node_name": "tx-api", "log_dir": ")" << dir_ << R"(/log", )"
+                      << R"("data_sources": [{"name": "bad name", "driver": "postgresql", )"
+                      << R"("conninfo": ")" << servers_.pg_conninfo << R"("}]})";
+  EXPECT_EQ(run_program(path, servers_.mysql_password, "open-fails", "bad name"), 0);
 }
 
 }  // namespace

@@ -2,12 +2,13 @@
  * PostgreSQL ("postgresql") through the X/Open TX API (xatm/tx.h), checking every return code
  * as it goes; tx_api_test.cc runs it with XATM_CONFIG set and checks the databases after.
  * Account 5 ends at 1000 - 11 in MariaDB and 1000 + 11 in PostgreSQL. With the argument
- * "open-fails" it checks tx_open's failure instead; with "switches" it runs transfers over two
+ * "open-fails WHY" it checks that tx_open fails saying WHY instead; with "switches" it runs transfers over two
  * data sources adopted from xa_switch_t's ("ledger-mariadb", "ledger-pg": xatm's own switches,
  * linked into this program), reaching their sessions through the switches' C accessors in the
  * branches' threads of control: account 6 ends at 1000 - 7 and 1000 + 7. Exit status 0 when
  * every check held; each failed check prints a line. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,12 +45,24 @@ static void transfer(int amount) {
   PQclear(result);
 }
 
-/* With XATM_CONFIG naming a file that does not exist: tx_open fails for good, naming it. */
-static int open_fails(void) {
-  expect(tx_open(), TX_FAIL, "tx_open with a missing config file");
-  expect(strstr(xatm_tx_last_error(), "missing.json") != NULL, 1, "the file is named");
+/* With XATM_CONFIG naming a config that cannot work: tx_open fails, saying `why`, and so does
+ * the next try (nothing half-opened is left behind). */
+static int open_fails(const char* why) {
+  expect(tx_open(), TX_FAIL, "tx_open with an unusable config");
+  expect(strstr(xatm_tx_last_error(), why) != NULL, 1, "the reason is told");
   expect(tx_begin(), TX_PROTOCOL_ERROR, "tx_begin after a failed tx_open");
+  expect(tx_open(), TX_FAIL, "tx_open again fails the same way");
+  expect(strstr(xatm_tx_last_error(), why) != NULL, 1, "the reason is told again");
   return failures == 0 ? 0 : 1;
+}
+
+/* A thread that begins a transfer and ends without tx_commit or tx_close. */
+static void* abandon(void* unused) {
+  (void)unused;
+  expect(tx_open(), TX_OK, "tx_open on another thread");
+  expect(tx_begin(), TX_OK, "tx_begin on another thread");
+  transfer(50);
+  return NULL;
 }
 
 /* The work of a branch of an adopted switch, run in its thread of control. */
@@ -133,12 +146,20 @@ static int switches(void) {
   expect(strstr(xatm_tx_last_error(), "ledger-mariadb") != NULL, 1, "the data source is named");
   expect(tx_commit(), TX_ROLLBACK, "tx_commit after failing work rolls back");
 
+  /* Timeout 0 is the config's default_timeout_s (3 s). */
+  expect(tx_set_transaction_timeout(0), TX_OK, "the default timeout");
+  expect(tx_begin(), TX_OK, "tx_begin");
+  switch_transfer(400, &debit, &credit);
+  sleep(4);
+  expect(tx_commit(), TX_ROLLBACK, "tx_commit past the config's default timeout rolls back");
+  expect(strstr(xatm_tx_last_error(), "3000 ms") != NULL, 1, "the default timeout is named");
+
   expect(tx_close(), TX_OK, "tx_close");
   return failures == 0 ? 0 : 1;
 }
 
 int main(int argc, char** argv) {
-  if (argc > 1 && strcmp(argv[1], "open-fails") == 0) return open_fails();
+  if (argc > 2 && strcmp(argv[1], "open-fails") == 0) return open_fails(argv[2]);
   if (argc > 1 && strcmp(argv[1], "switches") == 0) return switches();
   TXINFO info;
   expect(tx_begin(), TX_PROTOCOL_ERROR, "tx_begin before tx_open");
@@ -184,6 +205,8 @@ int main(int argc, char** argv) {
   expect(xatm_tx_execute("no-such-source", "SELECT 1"), TX_EINVAL, "an unknown data source");
   expect(xatm_tx_execute("postgresql", "UPDATE no_such_table SET x = 1"), TX_ERROR, "a failing statement");
   expect(strlen(xatm_tx_last_error()) > 0, 1, "the statement's error is told");
+  expect(tx_info(&info), 1, "tx_info after a failed statement");
+  expect(info.transaction_state, TX_ROLLBACK_ONLY, "rollback only");
   expect(tx_commit(), TX_ROLLBACK, "tx_commit after a failed statement rolls back");
 
   /* A MariaDB statement that fails undoes only itself there: the transaction still rolls back. */
@@ -204,6 +227,21 @@ int main(int argc, char** argv) {
   expect(info.transaction_state, TX_TIMEOUT_ROLLBACK_ONLY, "timed out: rollback only");
   expect(tx_commit(), TX_ROLLBACK, "tx_commit past the timeout rolls back");
   expect(strstr(xatm_tx_last_error(), "timed out") != NULL, 1, "the timeout is named");
+
+  /* Timeouts beyond what an XID carries are cut to the longest, not refused. */
+  expect(tx_set_transaction_timeout(100000000L), TX_OK, "a timeout of 100000000 s");
+  expect(tx_info(&info), 0, "tx_info");
+  expect((int)info.transaction_timeout, 4294967, "cut to 4294967 s");
+  expect(tx_set_transaction_timeout(0), TX_OK, "back to the default");
+
+  /* A thread that ends inside a transaction: the transaction rolls back, the rest goes on. */
+  {
+    pthread_t thread;
+    expect(pthread_create(&thread, NULL, abandon, NULL), 0, "a thread");
+    expect(pthread_join(thread, NULL), 0, "the thread ended");
+    expect(tx_begin(), TX_OK, "tx_begin after the other thread ended");
+    expect(tx_rollback(), TX_OK, "tx_rollback");
+  }
 
   expect(tx_close(), TX_OK, "tx_close");
   expect(tx_close(), TX_OK, "tx_close again");

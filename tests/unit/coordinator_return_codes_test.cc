@@ -195,6 +195,14 @@ TEST_P(ReturnCodeTest, CommitHeuristicMixedIsSurfaced) {
   EXPECT_EQ(log_->events()[1].code, XA_HEURMIX);
 }
 
+TEST_P(ReturnCodeTest, CommitHeuristicMixedOutranksAHazardOfAnotherBranch) {
+  a_->script(Verb::kCommit, {.code = XA_HEURHAZ});
+  b_->script(Verb::kCommit, {.code = XA_HEURMIX});
+  Transaction tx = begin_on({"a", "b"});
+  EXPECT_EQ(tx.commit().kind, Outcome::Kind::kHeuristicMixed);
+  EXPECT_EQ(log_->types(), (Verbs{"commit", "heuristic", "heuristic"}));
+}
+
 TEST_P(ReturnCodeTest, CommitHeuristicHazardIsSurfaced) {
   b_->script(Verb::kCommit, {.code = XA_HEURHAZ});
   Transaction tx = begin_on({"a", "b"});
