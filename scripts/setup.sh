@@ -14,8 +14,9 @@ packages=(
   libmysqlcppconn-dev libpq-dev
   # xatm::prometheus (XATM_WITH_PROMETHEUS, on in scripts/test.sh) and the order_service example
   prometheus-cpp-dev
-  # tests and benchmarks (gdb holds a MariaDB thread open in the detach-window test)
-  libgtest-dev libgmock-dev libbenchmark-dev gdb
+  # tests and benchmarks (gdb holds a MariaDB thread open in the detach-window test; debootstrap
+  # makes the clean Debian 12 of the install.clean_debian12 test)
+  libgtest-dev libgmock-dev libbenchmark-dev gdb debootstrap
   # database servers and clients for the integration and crash tests
   mariadb-server mariadb-client postgresql
 )

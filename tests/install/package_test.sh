@@ -6,12 +6,15 @@
 # C program. The packages are unpacked (dpkg-deb -x) into a scratch root; as root they are also
 # installed with dpkg -i, used from /usr and purged.
 #
-# Usage: package_test.sh SOURCE_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE CPACK GENERATOR [PROMETHEUS]
+# Usage: package_test.sh SOURCE_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE CPACK GENERATOR DEBS_DIR
+#                        [PROMETHEUS]
+#   DEBS_DIR: where the three .deb files are left for clean_debian_test.sh (its *.deb are removed
+#     first, so that a failed run leaves no stale packages behind).
 #   PROMETHEUS: ON to build and check xatm::prometheus too.
 set -euo pipefail
 
-if [[ $# -lt 6 ]]; then
-  echo "usage: $0 SOURCE_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE CPACK GENERATOR [PROMETHEUS]" >&2
+if [[ $# -lt 7 ]]; then
+  echo "usage: $0 SOURCE_DIR CONSUMER_SOURCE_DIR CXX_COMPILER CMAKE CPACK GENERATOR DEBS_DIR [PROMETHEUS]" >&2
   exit 2
 fi
 source_dir="$1"
@@ -20,7 +23,11 @@ cxx="$3"
 cmake="$4"
 cpack="$5"
 generator="$6"
-prometheus="${7:-OFF}"
+debs_dir="$7"
+prometheus="${8:-OFF}"
+
+mkdir -p "${debs_dir}"
+rm -f "${debs_dir}"/*.deb
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/xatm-package-test.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
@@ -51,6 +58,7 @@ for package in libxatm libxatm-dev xatm-tools; do
   fi
   echo "  ${package}: Depends: $(dpkg-deb -f "${deb}" Depends)"
 done
+cp "${debs[@]}" "${debs_dir}/"
 
 echo "--- apt resolves every dependency (simulated install)"
 if ! apt-get install --simulate -qq "${debs[@]}" >"${work}/apt.log" 2>&1; then
