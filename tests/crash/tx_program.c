@@ -1,12 +1,12 @@
 /* A C program (compiled as C) that runs global transactions over MariaDB ("mariadb") and
  * PostgreSQL ("postgresql") through the X/Open TX API (xatm/tx.h), checking every return code
  * as it goes; tx_api_test.cc runs it with XATM_CONFIG set and checks the databases after.
- * Account 5 ends at 1000 - 11 in MariaDB and 1000 + 11 in PostgreSQL. With the argument
- * "open-fails WHY" it checks that tx_open fails saying WHY instead; with "switches" it runs transfers over two
- * data sources adopted from xa_switch_t's ("ledger-mariadb", "ledger-pg": xatm's own switches,
- * linked into this program), reaching their sessions through the switches' C accessors in the
- * branches' threads of control: account 6 ends at 1000 - 7 and 1000 + 7. Exit status 0 when
- * every check held; each failed check prints a line. */
+ * Account 5 ends at 1000 - 11 in MariaDB and 1000 + 11 in PostgreSQL. With the arguments
+ * "open-fails WHY" it checks instead that tx_open fails saying WHY; with "switches" it runs
+ * transfers over two data sources adopted from xa_switch_t's ("ledger-mariadb", "ledger-pg":
+ * xatm's own switches, linked into this program), reaching their sessions through the
+ * switches' C accessors in the branches' threads of control: account 6 ends at 1000 - 7 and
+ * 1000 + 7. Exit status 0 when every check held; each failed check prints a line. */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
