@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "xatm/driver/open_info.h"
+#include "xatm/options.h"
 #include "xatm/xa_switch.h"
 #include "xatm/xid.h"
 #ifdef XATM_TOOL_WITH_MYSQL
@@ -213,8 +214,8 @@ Result<ToolConfig> parse_tool_config(const std::string& json_text) {
                                                    "default_timeout_s"}));
   ToolConfig config;
   if (auto timeout = root.find("default_timeout_s"); timeout != root.end()) {
-    // XIDs carry a transaction's timeout in 32 bits of milliseconds.
-    constexpr std::int64_t kMaxSeconds = 0xFFFFFFFFLL / 1000;
+    constexpr std::int64_t kMaxSeconds =
+        std::chrono::duration_cast<std::chrono::seconds>(kMaxTransactionTimeout).count();
     if (!timeout->is_number_integer() || timeout->get<std::int64_t>() < 1 ||
         timeout->get<std::int64_t>() > kMaxSeconds) {
       return invalid_argument_error("config.default_timeout_s: expected whole seconds, 1.." +

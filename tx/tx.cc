@@ -22,6 +22,7 @@
 
 #include "tool_config.h"
 #include "xatm/mysql/mysql.h"
+#include "xatm/options.h"
 #include "xatm/postgresql/postgresql.h"
 #include "xatm/transaction_manager.h"
 #include "xatm/xa_switch.h"
@@ -32,8 +33,9 @@ using xatm::Outcome;
 using xatm::Status;
 using xatm::StatusCode;
 
-// The longest timeout a transaction may have (xatm's XIDs carry it in 32 bits of milliseconds).
-constexpr TRANSACTION_TIMEOUT kMaxTimeoutSeconds = 0xFFFFFFFFLL / 1000;
+// The longest timeout in whole seconds that a transaction may have.
+constexpr TRANSACTION_TIMEOUT kMaxTimeoutSeconds =
+    std::chrono::duration_cast<std::chrono::seconds>(xatm::kMaxTransactionTimeout).count();
 
 struct Process {
   std::mutex mutex;

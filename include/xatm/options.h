@@ -12,6 +12,10 @@
 
 namespace xatm {
 
+// The longest timeout a transaction may have: XIDs carry it in 32 bits of milliseconds
+// (docs/xid.md), about 49.7 days.
+inline constexpr std::chrono::milliseconds kMaxTransactionTimeout{0xFFFFFFFFLL};
+
 struct Options {
   // This TM's name, unique among the TMs that share a database (validate_node_name). It is
   // part of every XID, so recovery only touches this node's branches; keep it across restarts.
@@ -24,7 +28,7 @@ struct Options {
   bool create_log_if_missing = false;
   // The size of each decision log segment file (FileLogOptions::max_segment_bytes), 64 KiB..1 GiB.
   std::uint64_t log_segment_bytes = 16 << 20;
-  // A transaction's timeout unless begin() is given one (1 ms .. 2^32-1 ms, as begin()'s). Past it
+  // A transaction's timeout unless begin() is given one (1 ms .. kMaxTransactionTimeout). Past it
   // the transaction can only roll back: nothing more is enlisted and no COMMIT decision is logged.
   std::chrono::milliseconds default_timeout{60'000};
   // Threads that run the phases of a transaction's branches in parallel (the committing thread

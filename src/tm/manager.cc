@@ -9,7 +9,6 @@
 namespace xatm::internal {
 namespace {
 
-constexpr std::chrono::milliseconds kMaxTimeout{0xFFFFFFFFLL};
 // The longest retry window, backoff or recovery interval: longer ones are typing errors.
 constexpr std::chrono::milliseconds kMaxDuration{24LL * 3600 * 1000};
 constexpr std::uint64_t kMinSegmentBytes = 64 << 10;
@@ -28,7 +27,7 @@ Status check_duration(std::string_view field, std::chrono::milliseconds value,
 }
 
 Status check_timeout(std::string_view what, std::chrono::milliseconds timeout) {
-  if (timeout > std::chrono::milliseconds::zero() && timeout <= kMaxTimeout) return Status();
+  if (timeout > std::chrono::milliseconds::zero() && timeout <= kMaxTransactionTimeout) return Status();
   return invalid_argument_error(std::string(what) + " must be between 1 ms and 2^32-1 ms");
 }
 
