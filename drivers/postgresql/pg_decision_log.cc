@@ -448,7 +448,7 @@ Status PgDecisionLog::wait_for_locked(std::unique_lock<std::mutex>& lock,
       lead_locked(lock);
       continue;
     }
-    cv_.wait(lock);
+    waiter->cv.wait(lock);
   }
 }
 
@@ -466,6 +466,7 @@ void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
   if (written.ok()) {
     for (std::size_t i = 0; i < count; ++i) {
       queue_.front().waiter->done = true;
+      queue_.front().waiter->cv.notify_all();
       records_.add_commit(commits[i].first, std::move(queue_.front().record));
       queue_.pop_front();
     }
@@ -475,8 +476,13 @@ void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
     restore_dones_locked(dones);
     fail_locked(written);  // completes the batch's waiters and every queued one
   }
+  end_lead_locked();
+}
+
+void PgDecisionLog::end_lead_locked() {
   leading_ = false;
   cv_.notify_all();
+  if (!queue_.empty()) queue_.front().waiter->cv.notify_all();
 }
 
 void PgDecisionLog::fail_locked(const Status& status) {
@@ -486,6 +492,7 @@ void PgDecisionLog::fail_locked(const Status& status) {
   for (Queued& queued : queue_) {
     queued.waiter->done = true;
     queued.waiter->status = status;
+    queued.waiter->cv.notify_all();
   }
   queue_.clear();
 }
@@ -512,8 +519,7 @@ Status PgDecisionLog::run_exclusive_locked(
     restore_dones_locked(dones);
     fail_locked(written);
   }
-  leading_ = false;
-  cv_.notify_all();
+  end_lead_locked();
   return written;
 }
 
@@ -653,8 +659,7 @@ Status PgDecisionLog::heal() {
     taken_over_ = true;
     failure_ = owned.status();
   }
-  leading_ = false;
-  cv_.notify_all();
+  end_lead_locked();
   return failure_;
 }
 

@@ -88,10 +88,13 @@ class PgDecisionLog final : public DecisionLog {
   [[nodiscard]] Stats stats() const;
 
  private:
-  // What an appender waits for: set by the thread that wrote (or failed) its record.
+  // What an appender waits for: set by the thread that wrote (or failed) its record. Each has
+  // its own condition variable, so that a batch wakes its own appenders and the next leader
+  // only, not every queued appender (at 64 appenders, half of them would go back to sleep).
   struct Waiter {
     bool done = false;  // guarded by mu_
     Status status;      // guarded by mu_
+    std::condition_variable cv;
   };
   struct Queued {
     CommitRecord record;
@@ -124,6 +127,9 @@ class PgDecisionLog final : public DecisionLog {
   Status run_exclusive_locked(
       std::unique_lock<std::mutex>& lock,
       const std::function<Status(const std::vector<std::uint64_t>& dones, std::uint64_t seq)>& write);
+  // Gives up the lead: wakes the threads that wait for it (exclusive writes) and the appender
+  // at the queue's front, which leads next.
+  void end_lead_locked();
   // Fails the log: every queued record's waiter gets `status`.
   void fail_locked(const Status& status);
   void restore_dones_locked(const std::vector<std::uint64_t>& dones);
@@ -154,7 +160,7 @@ class PgDecisionLog final : public DecisionLog {
   std::unique_ptr<PgSession> session_;  // the leader's (a reader's: used under mu_)
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;         // the lead was given up (appenders wait on their Waiter)
   mutable OpenRecords records_;        // guarded by mu_ (a reader refreshes it when asked)
   std::uint64_t sequence_limit_ = 0;   // guarded by mu_
   std::deque<Queued> queue_;           // guarded by mu_

@@ -208,6 +208,52 @@ TEST_F(PgDecisionLogTest, ALogWhoseStatementFailedHealsAndKeepsItsDoneRecordsClo
   EXPECT_EQ(rows_of(test_global(1).to_string()), 0);
 }
 
+// Appenders queued behind a batch when the log fails: each gets an answer (none sleeps for
+// ever: a batch wakes its own appenders and the next leader only), and what was acknowledged is
+// exactly what the log holds.
+TEST_F(PgDecisionLogTest, AppendersQueuedWhenTheLogFailsAllGetAnAnswer) {
+  auto log = open_ok(options_);
+  ASSERT_NE(log, nullptr);
+  constexpr int kThreads = 16;
+  std::atomic<int> acknowledged_count{0};
+  std::atomic<bool> stop{false};  // only if the constraint cannot be added
+  std::vector<std::vector<int>> acknowledged(kThreads);
+  std::vector<Status> last(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100000 && !stop; ++i) {
+        const Status status = log->log_commit(test_commit(t * 100000 + i));
+        if (!status.ok()) {
+          last[t] = status;
+          return;
+        }
+        acknowledged[t].push_back(t * 100000 + i);
+        ++acknowledged_count;
+      }
+    });
+  }
+  while (acknowledged_count < 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string constraint = std::string("ALTER TABLE ") + kTable + " ADD CONSTRAINT xatm_test_refuse_load CHECK (node <> '" +
+                                 node_ + "') NOT VALID";
+  const bool refused = admin_.exec(constraint).ok();
+  EXPECT_TRUE(refused);
+  stop = !refused;
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_TRUE(admin_.exec(std::string("ALTER TABLE ") + kTable + " DROP CONSTRAINT IF EXISTS xatm_test_refuse_load").ok());
+  ASSERT_TRUE(refused);
+  std::set<std::string> expected;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_FALSE(last[t].ok()) << "appender " << t;
+    for (int n : acknowledged[t]) expected.insert(test_global(n).to_string());
+  }
+  log.reset();
+  std::set<std::string> held;
+  for (const CommitRecord& record : open_ok(options_)->open_decisions()) held.insert(record.global.to_string());
+  EXPECT_EQ(held.size(), expected.size());
+  EXPECT_TRUE(held == expected);
+}
+
 TEST_F(PgDecisionLogTest, BadSettingsAreRefusedNamingWhatIsWrong) {
   LogOptions bad_table = options_;
   bad_table.table = "no-such table";
