@@ -5,9 +5,10 @@
 // first waiter that finds no leader leads: it takes the queued COMMIT records (at most
 // kMaxBatchRecords) and the DONE records deferred so far, writes them in one statement (one
 // implicit transaction: the fence on the node row, a DELETE of the finished decisions, a
-// multi-row INSERT), applies them to the in-memory records and wakes everyone. Records queued
-// meanwhile go out in the next statement, at once: no timer. DONE records are not forced: they
-// ride with the next COMMIT batch, or go alone once kMaxDeferredDone of them wait.
+// multi-row INSERT), applies them to the in-memory records and wakes their appenders and the
+// next leader. Records queued meanwhile go out in the next statement, at once: no timer. DONE
+// records are not forced: they ride with the next COMMIT batch, or go alone once
+// kMaxDeferredDone of them wait.
 //
 // Failure: a failed write fails the log (every queued and later append gets the error), as the
 // file log. Unless the failure says the node was taken over (permanent), health() tries, at most
