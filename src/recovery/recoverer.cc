@@ -497,6 +497,15 @@ Result<RecoveryReport> Recoverer::resolve_by_operator(const Xid& xid, bool commi
   RecoveryReport report;
   Scan scan = collect(report);
   const bool whole = xid.bqual().empty();
+  // The transaction's branches that the operator did not name (they named one branch): they
+  // keep its decision open until they are finished too.
+  std::vector<InDoubtBranch> unnamed;
+  for (const InDoubtBranch& b : report.branches) {
+    if (whole || !b.xid.same_global(xid) || b.xid == xid) continue;
+    unnamed.push_back(b);
+    unnamed.back().action = InDoubtBranch::Action::kLeave;
+    unnamed.back().reason = "another branch of the transaction was named";
+  }
   std::erase_if(report.branches, [&](const InDoubtBranch& b) {
     return whole ? !b.xid.same_global(xid) : b.xid != xid;
   });
@@ -516,8 +525,16 @@ Result<RecoveryReport> Recoverer::resolve_by_operator(const Xid& xid, bool commi
   const bool decided_in_table = scan.table_with(xid, 'C') != nullptr;
   if (commit && decision == nullptr && !decided_in_table) {
     // Durable first: without it, presumed abort could roll back the rest of the transaction.
+    // The decision is the whole transaction's, and stays open until every configured data
+    // source was asked and holds no branch of it: a data source where no branch was found (it
+    // may be unreachable now, or the operator named one branch) is named with the global XID.
     CommitRecord record{xid.global(), {}};
     for (const InDoubtBranch& b : report.branches) record.branches.push_back({b.data_source, b.xid});
+    for (const Resource* resource : resources_) {
+      const bool named = std::any_of(record.branches.begin(), record.branches.end(),
+                                     [&](const DecisionBranch& b) { return b.data_source == resource->name(); });
+      if (!named) record.branches.push_back({resource->name(), xid.global()});
+    }
     XATM_RETURN_IF_ERROR(log_.log_commit(record).with_context("operator commit"));
     scan.decisions.push_back(record);
   }
@@ -530,6 +547,7 @@ Result<RecoveryReport> Recoverer::resolve_by_operator(const Xid& xid, bool commi
   execute(scan, report);
   // Only this transaction's decision may be closed here, and only its heuristics reported.
   std::erase_if(scan.decisions, [&](const CommitRecord& d) { return !d.global.same_global(xid); });
+  report.branches.insert(report.branches.end(), unnamed.begin(), unnamed.end());
   close_finished_decisions(scan, report);
   std::erase_if(report.heuristics, [&](const HeuristicRecord& h) { return !h.branch.xid.same_global(xid); });
   return report;

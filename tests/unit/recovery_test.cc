@@ -215,6 +215,46 @@ TEST_F(RecoveryTest, OperatorCommitMakesADecisionDurableFirst) {
   EXPECT_EQ(events[1].type, "done");
 }
 
+// An operator's commit decides the whole transaction: a data source that could not be asked
+// keeps the decision open, and recovery commits its branch once it is back (never presumes abort).
+TEST_F(RecoveryTest, OperatorCommitWithADataSourceUnreachableKeepsTheDecisionOpen) {
+  const Xid x = young();
+  a_->prepare_detached(x.branch(0));
+  b_->prepare_detached(x.branch(1));
+  b_->script(Verb::kConnect, {.code = XAER_RMFAIL});
+  Result<RecoveryReport> report = recoverer({.owner_down_below_sequence = kAllDown}).commit(x.global());
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_EQ(report->decisions_open, 1u);
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit"}));
+  RecoveryReport later = recoverer({.owner_down_below_sequence = kAllDown}).run();
+  EXPECT_EQ(b_->committed().count(x.branch(1)), 1u);
+  EXPECT_TRUE(b_->rolled_back().empty());
+  EXPECT_EQ(later.decisions_done, 1u);
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit", "done"}));
+}
+
+// The operator names one branch: its commit is the transaction's decision, so the other branch
+// is committed by recovery and may not be rolled back.
+TEST_F(RecoveryTest, OperatorCommitOfOneBranchDecidesTheRestOfItsTransaction) {
+  const Xid x = young();
+  a_->prepare_detached(x.branch(0));
+  b_->prepare_detached(x.branch(1));
+  Result<RecoveryReport> report = recoverer({.owner_down_below_sequence = kAllDown}).commit(x.branch(0));
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_EQ(b_->prepared().size(), 1u);
+  EXPECT_EQ(report->decisions_open, 1u);
+  EXPECT_EQ(recoverer({.owner_down_below_sequence = kAllDown}).rollback(x.branch(1)).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(recoverer({.owner_down_below_sequence = kAllDown}).rollback(x.global()).status().code(),
+            StatusCode::kFailedPrecondition);
+  RecoveryReport later = recoverer({.owner_down_below_sequence = kAllDown}).run();
+  EXPECT_EQ(b_->committed().count(x.branch(1)), 1u);
+  EXPECT_TRUE(b_->rolled_back().empty());
+  EXPECT_EQ(later.decisions_done, 1u);
+}
+
 TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
   const Xid x = young();
   a_->prepare_detached(x);
