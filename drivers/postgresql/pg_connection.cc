@@ -1,6 +1,9 @@
 #include "pg_connection.h"
 
+#include <charconv>
 #include <chrono>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -11,11 +14,24 @@
 namespace xatm::postgresql::internal {
 namespace {
 
-// Only the owner of a prepared transaction or a superuser can finish it (42501), so recovery
-// lists those; other databases' prepared transactions cannot be finished from here (0A000).
+// The whole cluster's prepared transactions, and whether this session can finish each: only its
+// owner or a superuser can (42501), and only from its own database (0A000). Those it cannot
+// finish are reported as unusable: a branch of ours in another database means a data source
+// whose conninfo names the wrong database, and must not read as "no branch left".
 constexpr const char* kRecoverSql =
-    "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() "
-    "AND (owner = current_user OR current_setting('is_superuser') = 'on') ORDER BY prepared";
+    "SELECT gid, database = current_database() AND (owner = current_user OR "
+    "current_setting('is_superuser') = 'on'), database, current_database(), owner "
+    "FROM pg_prepared_xacts ORDER BY prepared";
+
+// The formatID a gid names ("<decimal>_..."), if it names one.
+std::optional<std::int64_t> format_id_of(std::string_view gid) {
+  const std::size_t end = gid.find('_');
+  if (end == std::string_view::npos || end == 0) return std::nullopt;
+  std::int64_t format_id = 0;
+  const auto [at, error] = std::from_chars(gid.data(), gid.data() + end, format_id);
+  if (error != std::errc() || at != gid.data() + end) return std::nullopt;
+  return format_id;
+}
 
 // How many skipped gids recover() quotes in its detail.
 constexpr int kMaxQuotedGids = 10;
@@ -284,10 +300,32 @@ XaConnection::Recovered PgConnection::recover() {
   std::string quoted;
   for (int row = 0; row < rows; ++row) {
     const char* gid = PQgetvalue(answer.result.get(), row, 0);
+    const bool here = std::string_view(PQgetvalue(answer.result.get(), row, 1)) == "t";
     Result<Xid> xid = decode_gid(gid);
-    if (xid.ok()) {
+    if (xid.ok() && here) {
       recovered.xids.push_back(std::move(*xid));
       continue;
+    }
+    const std::optional<std::int64_t> format_id =
+        xid.ok() ? std::optional<std::int64_t>(xid->format_id()) : format_id_of(gid);
+    if (!here) {
+      const std::string database = PQgetvalue(answer.result.get(), row, 2);
+      const std::string current = PQgetvalue(answer.result.get(), row, 3);
+      const std::string why =
+          database != current
+              ? "prepared in database '" + escape_for_message(database) + "', not in this session's '" +
+                    escape_for_message(current) + "'"
+              : "owned by role '" + escape_for_message(PQgetvalue(answer.result.get(), row, 4)) +
+                    "', which this session's role is not (nor a superuser)";
+      if (format_id) {
+        recovered.unusable.push_back({*format_id, xid.ok() ? std::optional<Xid>(*xid) : std::nullopt,
+                                      escape_for_message(gid), why});
+      }
+      continue;  // not ours to finish here, and not skipped for its form
+    }
+    if (format_id) {
+      recovered.unusable.push_back({*format_id, std::nullopt, escape_for_message(gid),
+                                    "its gid does not decode as <formatID>_<base64>_<base64>"});
     }
     if (++skipped <= kMaxQuotedGids)
       quoted += (quoted.empty() ? "'" : ", '") + escape_for_message(gid) + "'";

@@ -18,8 +18,9 @@ namespace xatm {
 struct Recoverer::Scan {
   std::map<std::string, std::unique_ptr<XaConnection>> sessions;
   std::set<std::string> unreachable;
-  // Data sources holding an XID of xatm's formatID that does not decode: it may be one of this
-  // node's, so no decision naming such a data source is closed.
+  // Data sources holding an XID of xatm's formatID that does not decode, or listing a branch of
+  // this node that they cannot finish: it may be one of this node's, so no decision naming such
+  // a data source is closed.
   std::set<std::string> undecodable;
   std::vector<CommitRecord> decisions;
   // The log's health when `decisions` was read: a log that failed and came back since (the
@@ -211,6 +212,9 @@ Recoverer::Scan Recoverer::collect(RecoveryReport& report) {
     }
     scan.tables.push_back({resource->name(), table, std::move(*contents)});
   }
+  // Branches a data source lists but cannot finish (another database of the same server,
+  // another owner, a form that does not decode), judged once every data source was asked.
+  std::vector<std::pair<std::string, XaConnection::Unusable>> unusable;
   for (Resource* resource : resources_) {
     const std::string& name = resource->name();
     Result<std::unique_ptr<XaConnection>> session = resource->connect();
@@ -232,7 +236,26 @@ Recoverer::Scan Recoverer::collect(RecoveryReport& report) {
       if (branch->needs_operator) scan.undecodable.insert(name);
       report.branches.push_back(std::move(*branch));
     }
+    for (XaConnection::Unusable& entry : recovered.unusable) {
+      if (entry.format_id == kXatmFormatId) unusable.emplace_back(name, std::move(entry));
+    }
     scan.sessions.emplace(name, std::move(*session));
+  }
+  // One of this node's branches that only another configured data source can finish is that
+  // data source's; any other may be this one's (its conninfo names the wrong database, say),
+  // so "no branch left here" cannot be concluded: no decision naming it is closed.
+  for (const auto& [name, entry] : unusable) {
+    if (entry.xid) {
+      if (!in_doubt_branch(name, *entry.xid, options_.node_name)) continue;  // another node's
+      const bool listed = std::any_of(report.branches.begin(), report.branches.end(),
+                                      [&](const InDoubtBranch& b) { return b.xid == *entry.xid; });
+      if (listed) continue;
+    }
+    scan.undecodable.insert(name);
+    report.problems.push_back("data source '" + name + "': prepared transaction '" + entry.text +
+                              "' may be one of this node's but cannot be finished here (" + entry.why +
+                              "); no decision naming '" + name + "' is closed until it is gone: check "
+                              "the data source's settings, or finish it by hand");
   }
   // Read after asking the data sources: a decision appended before a branch was listed is seen.
   scan.log_health = log_.health();

@@ -26,6 +26,7 @@ class FakeConnection : public XaConnection {
     if (result.reply.ok()) {
       result.xids = rm_->prepared();
       for (const Xid& xid : rm_->heuristic()) result.xids.push_back(xid);
+      result.unusable = rm_->unusable();
     }
     return result;
   }
@@ -153,6 +154,16 @@ std::set<Xid> FakeResource::committed() const {
 std::set<Xid> FakeResource::rolled_back() const {
   std::lock_guard lock(mutex_);
   return rolled_back_;
+}
+
+void FakeResource::add_unusable(XaConnection::Unusable entry) {
+  std::lock_guard lock(mutex_);
+  unusable_.push_back(std::move(entry));
+}
+
+std::vector<XaConnection::Unusable> FakeResource::unusable() const {
+  std::lock_guard lock(mutex_);
+  return unusable_;
 }
 
 std::set<Xid> FakeResource::heuristic() const {

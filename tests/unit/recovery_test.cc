@@ -255,6 +255,52 @@ TEST_F(RecoveryTest, OperatorCommitOfOneBranchDecidesTheRestOfItsTransaction) {
   EXPECT_EQ(later.decisions_done, 1u);
 }
 
+// A data source that lists one of this node's branches it cannot finish (its conninfo names
+// the wrong database of the server, say) has not shown that the branch is gone: the decision
+// naming it stays open, and the problem names the branch and why.
+TEST_F(RecoveryTest, ABranchOfOursThatADataSourceCannotFinishKeepsItsDecisionsOpen) {
+  const Xid x = young();
+  a_->prepare_detached(x.branch(0));
+  b_->add_unusable({kXatmFormatId, x.branch(1), "gid-of-b", "prepared in database 'right', not in this session's 'wrong'"});
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_EQ(report.decisions_open, 1u);
+  EXPECT_EQ(log_.types(), (std::vector<std::string>{"commit"}));
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].find("'gid-of-b'"), std::string::npos) << report.problems[0];
+  EXPECT_NE(report.problems[0].find("database 'right'"), std::string::npos) << report.problems[0];
+  EXPECT_TRUE(report.needs_attention());
+}
+
+// The same kind of entry is harmless when another configured data source finishes the branch
+// (two databases of one server), when it is another node's, or of another formatID.
+TEST_F(RecoveryTest, UnusableEntriesThatAreNotThisDataSourcesDoNotHoldDecisions) {
+  const Xid x = young();
+  a_->prepare_detached(x.branch(0));
+  b_->add_unusable({kXatmFormatId, x.branch(0), "listed-by-a", "prepared in database 'a'"});
+  const Xid other = xid_of("node-2", milliseconds(0), std::chrono::minutes(10));
+  b_->add_unusable({kXatmFormatId, other, "another-node", "prepared in database 'c'"});
+  b_->add_unusable({77, std::nullopt, "77_x", "its gid does not decode"});
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(a_->committed().count(x.branch(0)), 1u);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  EXPECT_EQ(report.decisions_done, 1u);
+}
+
+// An entry of xatm's formatID that does not decode (hex text, say) may be any of this node's
+// branches on that data source.
+TEST_F(RecoveryTest, AnUndecodableEntryOfOurFormatKeepsDecisionsNamingItsDataSourceOpen) {
+  const Xid x = young();
+  b_->add_unusable({kXatmFormatId, std::nullopt, "2019652717_0a0b_0001", "its gid does not decode"});
+  ASSERT_TRUE(log_.log_commit({x.global(), {{"a", x.branch(0)}, {"b", x.branch(1)}}}).ok());
+  RecoveryReport report = recoverer().run();
+  EXPECT_EQ(report.decisions_open, 1u);
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].find("2019652717_0a0b_0001"), std::string::npos) << report.problems[0];
+}
+
 TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
   const Xid x = young();
   a_->prepare_detached(x);

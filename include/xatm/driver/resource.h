@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,10 +80,22 @@ class XaConnection {
   virtual XaReply forget(const Xid& xid) = 0;
 
   // xa_recover: every prepared branch the RM knows, of any formatID (the caller filters).
-  // An XID that is not decodable is skipped by the driver and reported in `detail`.
+  // An XID that is not decodable is skipped by the driver and reported in `detail`. Prepared
+  // branches that this session lists but cannot finish are in `unusable`, so that a TM can tell
+  // that one of its own may be there: an entry that names a formatID but does not decode
+  // (PostgreSQL: a gid "<formatID>_..." whose rest is not base64), or a branch in another
+  // database of the same server or owned by another role (PostgreSQL names prepared
+  // transactions per cluster and finishes them per database).
+  struct Unusable {
+    std::int64_t format_id = 0;
+    std::optional<Xid> xid;  // when it decodes
+    std::string text;        // as the RM names it, made safe for a message
+    std::string why;         // why this session cannot finish it
+  };
   struct Recovered {
     XaReply reply;
     std::vector<Xid> xids;
+    std::vector<Unusable> unusable;
   };
   virtual Recovered recover() = 0;
 

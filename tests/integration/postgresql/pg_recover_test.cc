@@ -83,6 +83,17 @@ TEST_F(PgRecoverTest, GidsOfOtherFormatsAreSkippedAndReported) {
   EXPECT_NE(recovered.reply.detail.find("'foo'"), std::string::npos) << recovered.reply.detail;
   EXPECT_NE(recovered.reply.detail.find("ctl\\x01_x_y"), std::string::npos)
       << recovered.reply.detail;
+  // The one that names xatm's formatID may be a branch of ours written in another form: a TM
+  // must be able to tell.
+  int of_our_format = 0;
+  for (const XaConnection::Unusable& entry : recovered.unusable) {
+    if (entry.format_id != kXatmFormatId) continue;
+    ++of_our_format;
+    EXPECT_EQ(entry.text, "2019652717_AAAA_AB==");
+    EXPECT_FALSE(entry.xid.has_value());
+    EXPECT_NE(entry.why.find("does not decode"), std::string::npos) << entry.why;
+  }
+  EXPECT_EQ(of_our_format, 1);
   EXPECT_TRUE(is_xa(session->rollback(ours), XA_OK));
   roll_back_all_prepared();
 }
@@ -94,6 +105,10 @@ TEST_F(PgRecoverTest, BranchesOfOtherRolesAreNotListedUnlessSuperuser) {
   XaConnection::Recovered as_owner = open_session()->recover();
   ASSERT_TRUE(is_xa(as_owner.reply, XA_OK));
   EXPECT_FALSE(contains(as_owner.xids, theirs)) << "role xatm could not finish it (42501)";
+  const auto unusable = std::find_if(as_owner.unusable.begin(), as_owner.unusable.end(),
+                                     [&](const XaConnection::Unusable& entry) { return entry.xid == theirs; });
+  ASSERT_NE(unusable, as_owner.unusable.end()) << "listed as a branch this session cannot finish";
+  EXPECT_NE(unusable->why.find("owned by role 'postgres'"), std::string::npos) << unusable->why;
   XaConnection::Recovered as_superuser = open_session(superuser_conninfo())->recover();
   ASSERT_TRUE(is_xa(as_superuser.reply, XA_OK));
   EXPECT_TRUE(contains(as_superuser.xids, theirs));
@@ -109,6 +124,31 @@ TEST_F(PgRecoverTest, RecoverWithABranchOpenStillWorksButNotInAFailedTransaction
   EXPECT_EQ(failing_sqlstate(*session, "SELECT 1/0"), "22012");
   EXPECT_TRUE(is_xa(session->recover().reply, XAER_PROTO));
   EXPECT_TRUE(is_xa(session->end(xid), XA_RBROLLBACK));
+}
+
+// PostgreSQL names prepared transactions per cluster and finishes them per database: a branch
+// in another database (a data source whose conninfo names the wrong one) is listed as one this
+// session cannot finish, so that recovery never reads "no branch left" there.
+TEST_F(PgRecoverTest, BranchesInAnotherDatabaseAreListedAsUnusable) {
+  PlainConnection admin(superuser_conninfo());
+  if (admin.integer("SELECT count(*) FROM pg_database WHERE datname = 'xatm_test_other'") == 0) {
+    ASSERT_TRUE(admin.exec("CREATE DATABASE xatm_test_other").ok());
+  }
+  const Xid elsewhere = fresh_xid();
+  {
+    PlainConnection other(superuser_conninfo() + " dbname=xatm_test_other");
+    prepare_raw(other, gid_of(elsewhere));
+  }
+  XaConnection::Recovered recovered = open_session(superuser_conninfo())->recover();
+  PlainConnection other(superuser_conninfo() + " dbname=xatm_test_other");
+  EXPECT_TRUE(other.exec("ROLLBACK PREPARED '" + gid_of(elsewhere) + "'").ok());
+  ASSERT_TRUE(is_xa(recovered.reply, XA_OK));
+  EXPECT_FALSE(contains(recovered.xids, elsewhere));
+  const auto unusable = std::find_if(recovered.unusable.begin(), recovered.unusable.end(),
+                                     [&](const XaConnection::Unusable& entry) { return entry.xid == elsewhere; });
+  ASSERT_NE(unusable, recovered.unusable.end());
+  EXPECT_EQ(unusable->format_id, elsewhere.format_id());
+  EXPECT_NE(unusable->why.find("prepared in database 'xatm_test_other'"), std::string::npos) << unusable->why;
 }
 
 }  // namespace

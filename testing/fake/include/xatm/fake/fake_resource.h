@@ -103,6 +103,11 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   // Simulates the RM completing a prepared branch on its own (code: XA_HEURCOM, ...).
   void complete_heuristically(const Xid& xid, int code);
 
+  // Makes recover() list `entry` as a branch its sessions cannot finish (another database of
+  // the same server, say: XaConnection::Recovered::unusable).
+  void add_unusable(XaConnection::Unusable entry);
+  std::vector<XaConnection::Unusable> unusable() const;
+
   // Makes the sessions opened from now on split prepare and two-phase commit
   // (XaConnection::splits_verbs), as the PostgreSQL driver does. The RM takes the verb at
   // send_*: its step's action runs, its answer is decided and applied, and the call is recorded
@@ -136,6 +141,7 @@ class FakeResource : public std::enable_shared_from_this<FakeResource> {
   std::map<Verb, Step> always_;              // guarded by mutex_
   std::vector<Call> calls_;                  // guarded by mutex_
   std::map<Xid, Branch> branches_;           // guarded by mutex_
+  std::vector<XaConnection::Unusable> unusable_;  // guarded by mutex_
   std::set<Xid> committed_, rolled_back_;    // guarded by mutex_
   std::set<int> lost_sessions_;              // guarded by mutex_
   int sessions_opened_ = 0;                  // guarded by mutex_
