@@ -1,5 +1,6 @@
 // open_log_snapshot (xatm/log_tools.h): the decisions of a log read without changing a byte,
 // for `xatm-recover list`, `run --dry-run` and `--force` beside a live TM.
+#include <chrono>
 #include <limits>
 #include <mutex>
 #include <utility>
@@ -29,6 +30,7 @@ Result<internal::LogState> read_state(internal::Env& env, const std::string& dir
                            std::string(internal::kSegmentSuffix) + " segment)");
   }
   internal::LogState state;
+  bool older_format = false;
   for (std::size_t i = 0; i < segments->size(); ++i) {
     const std::string file = dir + "/" + internal::segment_file_name((*segments)[i]);
     Result<std::string> data = env.read_file(file);
@@ -41,12 +43,21 @@ Result<internal::LogState> read_state(internal::Env& env, const std::string& dir
     if (scan.end != End::kClean && !in_progress) {
       return data_loss_error(where(file, scan.problem_offset) + ": " + scan.problem);
     }
+    older_format = older_format || scan.version == 1;
     for (const internal::FramedRecord& framed : scan.records) {
       Result<internal::LogRecord> record = internal::decode_payload(framed.type, framed.payload);
       if (!record.ok()) return data_loss_error(where(file, framed.offset) + ": " + record.status().message());
       Status replayed = state.replay(*record);
       if (!replayed.ok()) return data_loss_error(where(file, framed.offset) + ": " + replayed.message());
     }
+  }
+  if (!state.info() && !older_format) {
+    // A log of this format whose LOG-INFO is missing (its creation was cut short, or its segment
+    // was emptied) vouches for nothing before now: as FileLog::complete_open would open it, so
+    // that `list` and `run --dry-run` plan what `run` would do.
+    const std::int64_t now_micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(env.now().time_since_epoch()).count();
+    state.set_info({now_micros, static_cast<std::uint64_t>(now_micros)});
   }
   return state;
 }

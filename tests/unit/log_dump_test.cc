@@ -234,5 +234,18 @@ TEST_F(LogDumpTest, DirectoryWithoutSegmentsIsNotFound) {
   EXPECT_EQ(dump(output).code(), StatusCode::kNotFound);
 }
 
+// A segment emptied (or a creation cut short) leaves a log of this format without its LOG-INFO:
+// the read-only view vouches for nothing before it was read, as the TM's open would, so that
+// `list` and `run --dry-run` never plan a presumed abort that `run` would refuse.
+TEST_F(LogDumpTest, ASnapshotOfALogWithoutItsBirthVouchesForNothingBeforeNow) {
+  write_log();
+  std::filesystem::resize_file(segment_, 0);
+  const auto before = std::chrono::system_clock::now();
+  Result<LogSnapshot> snapshot = xatm::open_log_snapshot(dir_, "node-a");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().to_string();
+  EXPECT_GE(snapshot->log->birth(), before);
+  EXPECT_TRUE(snapshot->log->open_decisions().empty());
+}
+
 }  // namespace
 }  // namespace xatm::internal
