@@ -57,6 +57,22 @@ TEST_F(RecoverCommandsTest, UnknownConfigKeyIsRefusedWithItsPath) {
       << extra.status().message();
 }
 
+// JSON keeps the last of a key given twice; the config must not silently mean one of two things.
+TEST_F(RecoverCommandsTest, AKeyGivenTwiceIsRefusedByName) {
+  for (const std::string& text :
+       {std::string(R"({"node_name": "n", "log_dir": "/x", "log_dir": "/y", "data_sources": []})"),
+        std::string(R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql", "user": "u", "user": "v"}]})")}) {
+    Result<ToolConfig> config = parse_tool_config(text);
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(config.status().message().find("is given twice"), std::string::npos) << config.status().message();
+  }
+  // The same key in two objects is not a repetition.
+  Result<ToolConfig> two = parse_tool_config(
+      R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql", "user": "u", "password_env": "XATM_TOOL_TEST_SECRET", "unix_socket": "/s"}, {"name": "b", "driver": "mysql", "user": "u", "password_env": "XATM_TOOL_TEST_SECRET", "unix_socket": "/s"}]})");
+  EXPECT_TRUE(two.ok()) << two.status().message();
+}
+
 // A port outside 1..65535 is refused by name, never wrapped into another port (70000 used to
 // become PostgreSQL port 4464; MariaDB took 99999).
 TEST_F(RecoverCommandsTest, PortsAndTimeoutsOutOfRangeAreRefusedByName) {

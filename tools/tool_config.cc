@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "xatm/driver/open_info.h"
 #include "xatm/options.h"
@@ -208,8 +210,21 @@ Result<ToolConfig::DatabaseLog> database_log([[maybe_unused]] const Json& object
 }  // namespace
 
 Result<ToolConfig> parse_tool_config(const std::string& json_text) {
-  Json root = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  // nlohmann keeps the last of a key given twice: a config that says two things is refused.
+  std::vector<std::set<std::string>> objects;  // the keys seen in each open object
+  std::optional<std::string> given_twice;
+  const Json::parser_callback_t check_keys_once = [&](int, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) objects.emplace_back();
+    if (event == Json::parse_event_t::object_end && !objects.empty()) objects.pop_back();
+    if (event == Json::parse_event_t::key && !objects.empty() && parsed.is_string() &&
+        !objects.back().insert(parsed.get<std::string>()).second && !given_twice) {
+      given_twice = parsed.get<std::string>();
+    }
+    return true;
+  };
+  Json root = Json::parse(json_text, check_keys_once, /*allow_exceptions=*/false);
   if (root.is_discarded()) return invalid_argument_error("config: not valid JSON");
+  if (given_twice) return invalid_argument_error("config: key '" + *given_twice + "' is given twice in one object");
   XATM_RETURN_IF_ERROR(check_keys(root, "config", {"node_name", "log_dir", "log", "data_sources",
                                                    "default_timeout_s"}));
   ToolConfig config;
