@@ -533,8 +533,20 @@ Result<RecoveryReport> Recoverer::resolve_by_operator(const Xid& xid, bool commi
     return whole ? !b.xid.same_global(xid) : b.xid != xid;
   });
   if (report.branches.empty()) {
-    return not_found_error("no prepared branch of " + xid.to_string() + " on a reachable data source" +
-                           (scan.unreachable.empty() ? "" : " (some data sources are unreachable)"));
+    Result<GtridInfo> info = decode_gtrid(xid);
+    if (info.ok() && info->node_name != options_.node_name) {
+      return invalid_argument_error(xid.to_string() + " is a transaction of node '" + info->node_name +
+                                    "', not of this node '" + options_.node_name +
+                                    "': decide it with that node's configuration (its node name and log)");
+    }
+    if (!scan.unreachable.empty()) {
+      // Not "nothing to do": the branch may be on the data source that did not answer.
+      std::string names;
+      for (const std::string& name : scan.unreachable) names += (names.empty() ? "'" : ", '") + name + "'";
+      return unavailable_error("no prepared branch of " + xid.to_string() +
+                               " on the reachable data sources; unreachable: " + names);
+    }
+    return not_found_error("no prepared branch of " + xid.to_string() + " on any data source");
   }
   const CommitRecord* decision = scan.decision_for(xid);
   if (!commit && decision != nullptr) {

@@ -301,6 +301,24 @@ TEST_F(RecoveryTest, AnUndecodableEntryOfOurFormatKeepsDecisionsNamingItsDataSou
   EXPECT_NE(report.problems[0].find("2019652717_0a0b_0001"), std::string::npos) << report.problems[0];
 }
 
+// An XID the operator names that nothing reachable holds: another node's is a usage mistake
+// (named as such); with a data source down it may be there, so it is not "nothing to do".
+TEST_F(RecoveryTest, OperatorDecisionOnNothingFoundSaysWhy) {
+  const Xid theirs = xid_of("node-2", milliseconds(0), std::chrono::minutes(10));
+  a_->prepare_detached(theirs);
+  Result<RecoveryReport> other_node = recoverer().commit(theirs.global());
+  EXPECT_EQ(other_node.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(other_node.status().message().find("node 'node-2', not of this node 'node-1'"), std::string::npos)
+      << other_node.status().message();
+  EXPECT_TRUE(a_->committed().empty());
+  const Xid x = young();
+  b_->script(Verb::kConnect, {.code = XAER_RMFAIL});
+  Result<RecoveryReport> down = recoverer().rollback(x.global());
+  EXPECT_EQ(down.status().code(), StatusCode::kUnavailable) << down.status().to_string();
+  EXPECT_NE(down.status().message().find("unreachable: 'b'"), std::string::npos) << down.status().message();
+  EXPECT_EQ(recoverer().rollback(x.global()).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(RecoveryTest, OperatorRollbackRefusesToContradictADecision) {
   const Xid x = young();
   a_->prepare_detached(x);
