@@ -73,6 +73,22 @@ TEST_F(RecoverCommandsTest, AKeyGivenTwiceIsRefusedByName) {
   EXPECT_TRUE(two.ok()) << two.status().message();
 }
 
+// A password file that is a directory or empty would give an empty password (and a confusing
+// "Access denied" later): refused, naming the key.
+TEST_F(RecoverCommandsTest, APasswordFileThatHoldsNoLineIsRefused) {
+  const std::string empty = dir_ + "/empty-password";
+  std::ofstream(empty).close();
+  for (const std::string& file : {dir_, empty}) {
+    Result<ToolConfig> config = parse_tool_config(
+        R"({"node_name": "n", "log_dir": "/x", "data_sources": [{"name": "a", "driver": "mysql", "user": "u", "unix_socket": "/s", "password_file": ")" +
+        file + R"("}]})");
+    ASSERT_FALSE(config.ok()) << file;
+    EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(config.status().message().find("data_sources[0].password_file: cannot read a line"), std::string::npos)
+        << config.status().message();
+  }
+}
+
 // A port outside 1..65535 is refused by name, never wrapped into another port (70000 used to
 // become PostgreSQL port 4464; MariaDB took 99999).
 TEST_F(RecoverCommandsTest, PortsAndTimeoutsOutOfRangeAreRefusedByName) {

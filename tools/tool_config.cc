@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -62,9 +63,12 @@ Result<std::string> secret(const Json& object, const std::string& path, const ch
   }
   if (!file->empty()) {
     std::ifstream in(*file);
-    if (!in) return invalid_argument_error(path + "." + file_key + ": cannot read " + *file);
     std::string value;
-    std::getline(in, value);
+    if (!std::filesystem::is_regular_file(*file) || !in || !std::getline(in, value)) {
+      return invalid_argument_error(path + "." + file_key + ": cannot read a line from " + *file +
+                                    " (not a readable file, or empty)");
+    }
+    if (!value.empty() && value.back() == '\r') value.pop_back();  // written on Windows
     return value;
   }
   if (!env->empty()) {
@@ -270,7 +274,9 @@ Result<ToolConfig> parse_tool_config(const std::string& json_text) {
 
 Result<ToolConfig> load_tool_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return not_found_error("config: cannot read " + path);
+  if (!std::filesystem::is_regular_file(path) || !in) {
+    return invalid_argument_error("config: cannot read " + path + " (not a readable file)");
+  }
   std::stringstream text;
   text << in.rdbuf();
   Result<ToolConfig> config = parse_tool_config(text.str());
