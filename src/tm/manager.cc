@@ -102,7 +102,8 @@ Status Manager::open_log() {
       return Status(prepared.status().code(),
                     refusal + ", and whether a data source holds a prepared branch of node '" +
                         options_.node_name + "' cannot be told: " + prepared.status().message() +
-                        ". Check log_dir; set Options::create_log_if_missing to create a log anyway");
+                        ". Check log_dir; set Options::create_log_if_missing (or run `xatm-recover run "
+                        "--create-log` with the same config) to create a log anyway");
     }
     if (!prepared->empty()) {
       const InDoubtBranch& first = prepared->front();
@@ -111,8 +112,9 @@ Status Manager::open_log() {
           options_.node_name + "' wait for a decision (the first: data source '" +
           first.data_source + "', " + first.xid.to_string() +
           "). Is log_dir the directory this node always used, and is it mounted? If the log is "
-          "truly lost, set Options::create_log_if_missing: those branches then need an operator "
-          "(xatm-recover commit|rollback), never a guess");
+          "truly lost, set Options::create_log_if_missing (or run `xatm-recover run --create-log` "
+          "with the same config): those branches then need an operator (xatm-recover "
+          "commit|rollback), never a guess");
     }
   }
   Result<std::unique_ptr<DecisionLog>> opened =
