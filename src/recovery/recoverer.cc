@@ -94,6 +94,24 @@ std::optional<InDoubtBranch> in_doubt_branch(const std::string& data_source, con
   return branch;
 }
 
+// Whether every data source a decision row names among its waiting branches ("<data
+// source>=<xid> ...") was asked in this pass: one that was not (left out of the configuration,
+// say) may still hold a prepared branch that only this row can commit. A name that cannot be
+// read counts as not asked.
+bool all_named_were_asked(const std::string& branches,
+                          const std::map<std::string, std::unique_ptr<XaConnection>>& sessions) {
+  std::size_t at = 0;
+  while (at < branches.size()) {
+    std::size_t end = branches.find(' ', at);
+    if (end == std::string::npos) end = branches.size();
+    const std::size_t equals = branches.find('=', at);
+    if (equals == std::string::npos || equals >= end || equals == at) return false;
+    if (sessions.count(branches.substr(at, equals - at)) == 0) return false;
+    at = end + 1;
+  }
+  return true;
+}
+
 // A heuristic that agrees with a commit decision needs no operator.
 bool unresolved_heuristic(const HeuristicRecord& record, const Xid& global) {
   return record.branch.xid.same_global(global) && record.xa_code != XA_HEURCOM;
@@ -452,6 +470,7 @@ void Recoverer::erase_finished_rows(const Scan& scan, const RecoveryReport& repo
         return b.xid.same_global(row.global) && !b.resolved;
       });
       if (left) continue;
+      if (row.outcome == 'C' && !all_named_were_asked(row.branches, scan.sessions)) continue;
       if (row.outcome == 'A') {
         // A fence must outlive any commit that could still be on its way to the table.
         Result<GtridInfo> info = decode_gtrid(row.global);

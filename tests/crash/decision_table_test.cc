@@ -350,6 +350,46 @@ TEST_F(DecisionTableTest, MariadbsFenceWaitsForADecisionStillBeingWritten) {
   }
 }
 
+// A 'C' row whose waiting branch is on a data source this pass did not ask (left out of the
+// configuration) is not finished: deleting it would leave that branch to presumed abort. Built
+// by hand as a crash after D's commit leaves it: the row in PostgreSQL's table, MariaDB's
+// branch prepared.
+TEST_F(DecisionTableTest, ARowNamingADataSourceNotAskedIsKeptAndCommitsItsBranchLater) {
+  ASSERT_TRUE(start().ok());
+  tm_.reset();
+  const Xid global = *make_global_xid({node_, std::chrono::time_point_cast<std::chrono::milliseconds>(
+                                                   std::chrono::system_clock::now()),
+                                       std::chrono::seconds(1), 7});
+  const Xid mariadb_branch = global.branch(0);
+  auto hex = [](std::span<const std::uint8_t> bytes) {
+    std::string text;
+    for (std::uint8_t b : bytes) text += "0123456789abcdef"[b >> 4], text += "0123456789abcdef"[b & 15];
+    return text;
+  };
+  const std::string xa = "X'" + hex(mariadb_branch.gtrid()) + "',X'" + hex(mariadb_branch.bqual()) + "'," +
+                         std::to_string(mariadb_branch.format_id());
+  {
+    std::unique_ptr<sql::Connection> session = mariadb();
+    std::unique_ptr<sql::Statement> statement(session->createStatement());
+    statement->execute("XA START " + xa);
+    statement->execute("INSERT INTO crash_ledger VALUES (900001, 2)");
+    statement->execute("XA END " + xa);
+    statement->execute("XA PREPARE " + xa);
+  }
+  pg_exec(std::string("INSERT INTO ") + kTable + " (gtrid, node, outcome, branches) VALUES ('\\x" +
+          hex(global.gtrid()) + "', '" + node_ + "', 'C', 'mariadb=" + mariadb_branch.to_string() + "')");
+  // A TM of this node without MariaDB: its recovery must not take the row for finished.
+  tm_ = std::make_unique<TransactionManager>(Options{.node_name = node_, .log_dir = log_dir_});
+  ASSERT_TRUE(tm_->add(pg_source()).ok());
+  ASSERT_TRUE(tm_->start().ok());
+  tm_.reset();
+  EXPECT_EQ(rows_with('C'), 1);
+  // With MariaDB configured again, the row's decision commits the branch.
+  ASSERT_TRUE(start().ok());
+  EXPECT_EQ(where_is(900001), "M");
+  EXPECT_EQ(rows_with('A'), 0);
+}
+
 TEST_F(DecisionTableTest, StartFailsNamingAnInvalidOrUncreatableTable) {
   Status invalid = start("no such table");
   EXPECT_EQ(invalid.code(), StatusCode::kInvalidArgument) << invalid.to_string();
