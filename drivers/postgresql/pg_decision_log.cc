@@ -454,6 +454,20 @@ Status PgDecisionLog::wait_for_locked(std::unique_lock<std::mutex>& lock,
 
 void PgDecisionLog::lead_locked(std::unique_lock<std::mutex>& lock) {
   leading_ = true;
+  // A decision queued behind a slow statement may have outlived its transaction's deadline:
+  // recovery beside this TM (a reader) may presume abort from then on, so it is not sent, and
+  // its appender learns that it certainly was not written.
+  const auto now = std::chrono::system_clock::now();
+  std::erase_if(queue_, [&](const Queued& queued) {
+    Result<GtridInfo> info = decode_gtrid(queued.record.global);
+    if (!info.ok() || now < info->deadline()) return false;
+    queued.waiter->done = true;
+    queued.waiter->status = aborted_error("decision log " + options_.table + ": the decision for " +
+                                          queued.record.global.to_string() +
+                                          " waited past its transaction's deadline; not written");
+    queued.waiter->cv.notify_all();
+    return true;
+  });
   const std::size_t count = std::min(queue_.size(), kMaxBatchRecords);
   std::vector<std::pair<std::uint64_t, const CommitRecord*>> commits;
   commits.reserve(count);

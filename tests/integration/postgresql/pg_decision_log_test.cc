@@ -254,6 +254,24 @@ TEST_F(PgDecisionLogTest, AppendersQueuedWhenTheLogFailsAllGetAnAnswer) {
   EXPECT_TRUE(held == expected);
 }
 
+// A decision whose transaction's deadline passed while it waited to be sent is not written
+// (recovery beside the TM may presume abort from then on) and its appender is told so.
+TEST_F(PgDecisionLogTest, ADecisionPastItsDeadlineIsNotWritten) {
+  auto log = open_ok(options_);
+  ASSERT_NE(log, nullptr);
+  const auto created = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) -
+                       std::chrono::seconds(10);
+  const Xid late = *make_global_xid({node_, created, std::chrono::seconds(1), 1});
+  const Status refused = log->log_commit({late, {{"ds-0", late.branch(0)}, {"ds-1", late.branch(1)}}});
+  EXPECT_EQ(refused.code(), StatusCode::kAborted) << refused.to_string();
+  EXPECT_NE(refused.message().find("deadline"), std::string::npos) << refused.to_string();
+  EXPECT_TRUE(log->health().ok());
+  EXPECT_TRUE(log->open_decisions().empty());
+  EXPECT_EQ(rows_of(late.to_string()), 0);
+  const Xid timely = *make_global_xid({node_, created, std::chrono::minutes(10), 2});
+  EXPECT_TRUE(log->log_commit({timely, {{"ds-0", timely.branch(0)}, {"ds-1", timely.branch(1)}}}).ok());
+}
+
 TEST_F(PgDecisionLogTest, BadSettingsAreRefusedNamingWhatIsWrong) {
   LogOptions bad_table = options_;
   bad_table.table = "no-such table";
