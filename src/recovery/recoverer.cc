@@ -262,7 +262,9 @@ Recoverer::Scan Recoverer::collect(RecoveryReport& report) {
   // One of this node's branches that only another configured data source can finish is that
   // data source's; any other may be this one's (its conninfo names the wrong database, say),
   // so "no branch left here" cannot be concluded: no decision naming it is closed.
-  for (const auto& [name, entry] : unusable) {
+  for (const auto& item : unusable) {
+    const std::string& name = item.first;
+    const XaConnection::Unusable& entry = item.second;  // a name, not a binding: lambdas take it
     if (entry.xid) {
       if (!in_doubt_branch(name, *entry.xid, options_.node_name)) continue;  // another node's
       const bool listed = std::any_of(report.branches.begin(), report.branches.end(),
