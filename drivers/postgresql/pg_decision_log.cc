@@ -501,7 +501,7 @@ void PgDecisionLog::end_lead_locked() {
 
 void PgDecisionLog::fail_locked(const Status& status) {
   if (failure_.ok()) XATM_LOG(error) << "the decision log failed: " << status.to_string();
-  taken_over_ = taken_over_ || says_taken_over(status);
+  failed_for_good_ = failed_for_good_ || says_taken_over(status);
   failure_ = status;
   for (Queued& queued : queue_) {
     queued.waiter->done = true;
@@ -645,7 +645,7 @@ Status PgDecisionLog::health() const { return const_cast<PgDecisionLog*>(this)->
 Status PgDecisionLog::heal() {
   std::unique_lock lock(mu_);
   if (options_.read_only) return failure_;
-  if (failure_.ok() || taken_over_ || leading_) return failure_;
+  if (failure_.ok() || failed_for_good_ || leading_) return failure_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_heal_ < kHealInterval) return failure_;
   last_heal_ = now;
@@ -659,7 +659,26 @@ Status PgDecisionLog::heal() {
   lock.unlock();
   Result<Owned> owned = take_node(heal_options, Mode::kHeal, epoch_);
   lock.lock();
+  std::string missing;  // an acknowledged record the database no longer holds
   if (owned.ok()) {
+    for (const auto& [seq, record] : records_.commits) {
+      if (owned->records.commits.count(seq) == 0) missing = "the COMMIT decision of " + record.global.to_string();
+    }
+    for (const auto& [seq, record] : records_.heuristics) {
+      if (owned->records.heuristics.count(seq) == 0) missing = "the heuristic outcome of " + record.branch.xid.to_string();
+    }
+  }
+  if (!missing.empty()) {
+    // The log database lost what it had acknowledged (restored from a backup, or failed over to
+    // a replica that was behind): carrying on would let recovery presume abort for it.
+    failed_for_good_ = true;
+    failure_ = data_loss_error("decision log " + options_.table + ", node '" + options_.node +
+                               "': the database no longer holds " + missing +
+                               ", which it had acknowledged (a failover to a replica that was "
+                               "behind?); the log stays failed: restore the rows, or resolve "
+                               "the node's transactions with xatm-recover");
+    XATM_LOG(error) << failure_.message();
+  } else if (owned.ok()) {
     session_ = std::move(owned->session);
     const std::uint64_t next_seq = std::max(records_.next_seq, owned->records.next_seq);
     records_ = std::move(owned->records);
@@ -670,7 +689,7 @@ Status PgDecisionLog::heal() {
     XATM_LOG(warning) << "decision log " << options_.table << ", node '" << options_.node
                       << "': back, epoch " << epoch_ << " still this log's";
   } else if (says_taken_over(owned.status())) {
-    taken_over_ = true;
+    failed_for_good_ = true;
     failure_ = owned.status();
   }
   end_lead_locked();

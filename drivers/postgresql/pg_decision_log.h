@@ -14,7 +14,8 @@
 // file log. Unless the failure says the node was taken over (permanent), health() tries, at most
 // once a second, to open a new session, retake the node's sign of life, check that the epoch is
 // still this log's and reread the open records: a log whose database was down for a while comes
-// back by itself; one whose node was taken over never does.
+// back by itself; one whose node was taken over never does, nor one whose database no longer
+// holds a record it had acknowledged (kDataLoss).
 //
 // Thread safety: mu_ guards the queue, the records and the failure. The session belongs to the
 // thread that holds the lead (leading_), which passes through mu_.
@@ -168,7 +169,7 @@ class PgDecisionLog final : public DecisionLog {
   std::vector<std::uint64_t> deferred_done_;  // guarded by mu_: rows of closed records, by seq
   bool leading_ = false;               // guarded by mu_
   mutable Status failure_;             // guarded by mu_: OK while appends can succeed
-  bool taken_over_ = false;            // guarded by mu_: failure_ is for good
+  bool failed_for_good_ = false;       // guarded by mu_: taken over, or acknowledged records lost
   std::chrono::steady_clock::time_point last_heal_{};  // guarded by mu_
   Stats stats_;                        // guarded by mu_
 };

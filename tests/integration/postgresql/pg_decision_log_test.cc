@@ -272,6 +272,25 @@ TEST_F(PgDecisionLogTest, ADecisionPastItsDeadlineIsNotWritten) {
   EXPECT_TRUE(log->log_commit({timely, {{"ds-0", timely.branch(0)}, {"ds-1", timely.branch(1)}}}).ok());
 }
 
+// The log database comes back without a decision it had acknowledged (a failover to a replica
+// that was behind, simulated by deleting the row): the log does not heal over the loss.
+TEST_F(PgDecisionLogTest, ALogWhoseDatabaseLostAnAcknowledgedDecisionStaysFailed) {
+  auto log = open_ok(options_);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->log_commit(test_commit(1)).ok());
+  ASSERT_TRUE(admin_.exec(std::string("DELETE FROM ") + kTable + " WHERE node = '" + node_ + "'").ok());
+  ASSERT_TRUE(admin_.exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND "
+                          "objid = hashtext('" + node_ + "')::oid").ok());
+  EXPECT_FALSE(log->log_commit(test_commit(2)).ok());  // its session was ended
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const Status health = log->health();
+  EXPECT_EQ(health.code(), StatusCode::kDataLoss) << health.to_string();
+  EXPECT_NE(health.message().find(test_global(1).to_string()), std::string::npos) << health.to_string();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(log->health().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(log->open_decisions(), std::vector<CommitRecord>{test_commit(1)}) << "what it knows is kept";
+}
+
 TEST_F(PgDecisionLogTest, BadSettingsAreRefusedNamingWhatIsWrong) {
   LogOptions bad_table = options_;
   bad_table.table = "no-such table";
