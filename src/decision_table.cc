@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace xatm {
 namespace {
@@ -28,6 +30,31 @@ Status validate_decision_table_name(const std::string& data_source, const std::s
   return invalid_argument_error("data source '" + data_source + "': decision_table '" + table +
                                 "' is not a table name ([A-Za-z_][A-Za-z0-9_]*, at most 63 "
                                 "bytes, optionally schema.table)");
+}
+
+std::string format_branches(const std::vector<DecisionBranch>& branches) {
+  std::string text;
+  for (const DecisionBranch& branch : branches) {
+    if (!text.empty()) text += ' ';
+    text += branch.data_source + "=" + branch.xid.to_string();
+  }
+  return text;
+}
+
+Result<std::vector<DecisionBranch>> parse_branches(const std::string& text) {
+  std::vector<DecisionBranch> branches;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find(' ', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string pair = text.substr(at, end - at);
+    const std::size_t equals = pair.find('=');
+    if (equals == std::string::npos || equals == 0) return data_loss_error("branch '" + pair + "'");
+    XATM_ASSIGN_OR_RETURN(Xid xid, Xid::parse(pair.substr(equals + 1)));
+    branches.push_back({pair.substr(0, equals), std::move(xid)});
+    at = end + 1;
+  }
+  return branches;
 }
 
 void FinishedDecisions::add(const Xid& global) {

@@ -76,33 +76,6 @@ std::string array_literal(const std::vector<T>& items) {
   return text + "}";
 }
 
-// A record's branches in one column: "<data source>=<xid> ..." (names are [A-Za-z0-9._-], XIDs
-// hex and colons: neither holds a space or '=').
-std::string format_branches(const std::vector<DecisionBranch>& branches) {
-  std::string text;
-  for (const DecisionBranch& branch : branches) {
-    if (!text.empty()) text += ' ';
-    text += branch.data_source + "=" + branch.xid.to_string();
-  }
-  return text;
-}
-
-Result<std::vector<DecisionBranch>> parse_branches(const std::string& text) {
-  std::vector<DecisionBranch> branches;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    std::size_t end = text.find(' ', at);
-    if (end == std::string::npos) end = text.size();
-    const std::string pair = text.substr(at, end - at);
-    const std::size_t equals = pair.find('=');
-    if (equals == std::string::npos || equals == 0) return data_loss_error("branch '" + pair + "'");
-    XATM_ASSIGN_OR_RETURN(Xid xid, Xid::parse(pair.substr(equals + 1)));
-    branches.push_back({pair.substr(0, equals), std::move(xid)});
-    at = end + 1;
-  }
-  return branches;
-}
-
 Status read_only_error() {
   return failed_precondition_error("the decision log is opened read-only here");
 }

@@ -6,9 +6,11 @@
 #include <memory>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "heuristics.h"
 #include "testing_hooks.h"
+#include "xatm/driver/decision_table.h"
 #include "xatm/driver/logging.h"
 
 namespace xatm {
@@ -94,22 +96,15 @@ std::optional<InDoubtBranch> in_doubt_branch(const std::string& data_source, con
   return branch;
 }
 
-// Whether every data source a decision row names among its waiting branches ("<data
-// source>=<xid> ...") was asked in this pass: one that was not (left out of the configuration,
-// say) may still hold a prepared branch that only this row can commit. A name that cannot be
-// read counts as not asked.
+// Whether every data source a decision row names among its waiting branches was asked in this
+// pass: one that was not (left out of the configuration, say) may still hold a prepared branch
+// that only this row can commit. Branches that cannot be read count as not asked.
 bool all_named_were_asked(const std::string& branches,
                           const std::map<std::string, std::unique_ptr<XaConnection>>& sessions) {
-  std::size_t at = 0;
-  while (at < branches.size()) {
-    std::size_t end = branches.find(' ', at);
-    if (end == std::string::npos) end = branches.size();
-    const std::size_t equals = branches.find('=', at);
-    if (equals == std::string::npos || equals >= end || equals == at) return false;
-    if (sessions.count(branches.substr(at, equals - at)) == 0) return false;
-    at = end + 1;
-  }
-  return true;
+  Result<std::vector<DecisionBranch>> named = parse_branches(branches);
+  return named.ok() && std::all_of(named->begin(), named->end(), [&](const DecisionBranch& branch) {
+           return sessions.count(branch.data_source) > 0;
+         });
 }
 
 // A heuristic that agrees with a commit decision needs no operator.

@@ -9,10 +9,12 @@
 //      will); if even that fails the outcome is unknown and recovery settles it the same way;
 //   5. phase 2 on the others; when all confirm, the row is deleted with a later decision.
 #include <atomic>
+#include <vector>
 
 #include "testing_hooks.h"
 #include "tm/branch_outcomes.h"
 #include "tm/coordinator.h"
+#include "xatm/driver/decision_table.h"
 #include "xatm/driver/logging.h"
 
 namespace xatm::internal {
@@ -23,15 +25,13 @@ bool can_decide(const Branch& branch) {
          branch.resource != nullptr && branch.resource->decision_table() != nullptr;
 }
 
-// The other branches that wait for the decision, for the row: "<data source>=<xid> ...".
+// The other branches that wait for the decision, for the row.
 std::string waiting_branches(const TransactionState& tx) {
-  std::string text;
+  std::vector<DecisionBranch> waiting;
   for (const Branch& branch : tx.branches) {
-    if (branch.state != BranchState::kPrepared) continue;
-    if (!text.empty()) text += ' ';
-    text += *branch.data_source + "=" + branch.xid.to_string();
+    if (branch.state == BranchState::kPrepared) waiting.push_back({*branch.data_source, branch.xid});
   }
-  return text;
+  return format_branches(waiting);
 }
 
 }  // namespace

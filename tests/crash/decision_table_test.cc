@@ -361,12 +361,7 @@ TEST_F(DecisionTableTest, ARowNamingADataSourceNotAskedIsKeptAndCommitsItsBranch
                                                    std::chrono::system_clock::now()),
                                        std::chrono::seconds(1), 7});
   const Xid mariadb_branch = global.branch(0);
-  auto hex = [](std::span<const std::uint8_t> bytes) {
-    std::string text;
-    for (std::uint8_t b : bytes) text += "0123456789abcdef"[b >> 4], text += "0123456789abcdef"[b & 15];
-    return text;
-  };
-  const std::string xa = "X'" + hex(mariadb_branch.gtrid()) + "',X'" + hex(mariadb_branch.bqual()) + "'," +
+  const std::string xa = "X'" + to_hex(mariadb_branch.gtrid()) + "',X'" + to_hex(mariadb_branch.bqual()) + "'," +
                          std::to_string(mariadb_branch.format_id());
   {
     std::unique_ptr<sql::Connection> session = mariadb();
@@ -377,7 +372,7 @@ TEST_F(DecisionTableTest, ARowNamingADataSourceNotAskedIsKeptAndCommitsItsBranch
     statement->execute("XA PREPARE " + xa);
   }
   pg_exec(std::string("INSERT INTO ") + kTable + " (gtrid, node, outcome, branches) VALUES ('\\x" +
-          hex(global.gtrid()) + "', '" + node_ + "', 'C', 'mariadb=" + mariadb_branch.to_string() + "')");
+          to_hex(global.gtrid()) + "', '" + node_ + "', 'C', 'mariadb=" + mariadb_branch.to_string() + "')");
   // A TM of this node without MariaDB: its recovery must not take the row for finished.
   tm_ = std::make_unique<TransactionManager>(Options{.node_name = node_, .log_dir = log_dir_});
   ASSERT_TRUE(tm_->add(pg_source()).ok());

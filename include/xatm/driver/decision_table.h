@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "xatm/decision_log.h"
 #include "xatm/status.h"
 #include "xatm/xid.h"
 
@@ -33,6 +34,13 @@ namespace xatm {
 // ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes), optionally qualified by a schema of the same
 // form: the drivers put it into SQL unquoted.
 Status validate_decision_table_name(const std::string& data_source, const std::string& table);
+
+// Branches as a row of a database holds them: "<data source>=<xid text> ..." (data source names
+// are [A-Za-z0-9._-], XID text hex and colons: neither holds a space or '='). The `branches`
+// column of a decision table, and the PostgreSQL decision log's. parse_branches answers
+// kDataLoss naming the pair it cannot read.
+std::string format_branches(const std::vector<DecisionBranch>& branches);
+Result<std::vector<DecisionBranch>> parse_branches(const std::string& text);
 
 // One decision of a decision table.
 struct DecisionRow {
